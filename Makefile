@@ -1,0 +1,57 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both create the environment when it is
+# missing. No credentials live here: settings come from the environment (see README, `make config`).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+HS_HOME ?= $(CURDIR)/.local
+export HS_HOME
+
+.PHONY: demo test test-fast stop config key venv lock bench clean
+
+demo: $(VENV)/.installed key
+	$(BIN)/hs demo
+
+test: $(VENV)/.installed
+	$(BIN)/pytest -ra
+
+# Unit and integration tests only (skips the scheduler-driven end-to-end run).
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -ra -m "not e2e"
+
+stop: $(VENV)/.installed
+	$(BIN)/hs stop
+
+config: $(VENV)/.installed
+	$(BIN)/hs config
+
+bench: $(VENV)/.installed key
+	$(BIN)/python -m benchmarks
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+# A random pseudonymisation key for the embedded set-up, created once and never committed.
+key: $(HS_HOME)/secrets/pseudonym.key
+
+$(HS_HOME)/secrets/pseudonym.key:
+	mkdir -p $(dir $@)
+	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_hex(32))" > $@
+
+# Re-resolve every pin from the ranges in pyproject.toml into constraints.txt.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo "# One lock for the whole project: every package the venv holds, pinned. Regenerate with"; \
+	  echo "#   make lock   (installs from pyproject ranges into a scratch venv and freezes it)"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel)=='; } > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .local dbt_project/target dbt_project/logs

@@ -1,0 +1,54 @@
+"""Wiring shared by the DAG files: the Assets that connect the stages, and default task arguments.
+
+Kept free of heavy imports: the DAG processor imports this on every parse.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Asset
+
+from hiring_signals.config import load_settings
+
+_settings = load_settings()
+LAKE = _settings.s3.lake_bucket
+FEEDS = _settings.s3.feeds_bucket
+SOURCES = _settings.sources
+INGEST_START_DATE = _settings.ingest_start_date
+INGEST_END_DATE = _settings.ingest_end_date
+INGEST_INTERVAL_DAYS = _settings.ingest_interval_days
+
+
+def raw_events_asset(source: str) -> Asset:
+    return Asset(name=f"raw_events__{source}", uri=f"s3://{LAKE}/raw/events/source={source}/", group="raw")
+
+
+CURATED_SIGNALS = Asset(name="curated_candidate_signals", uri=f"s3://{LAKE}/curated/candidate_signals/", group="curated")
+# Named, not addressed: the same DAG may publish a snapshot to another target (params/env) by hand, and an
+# Asset whose identity changed with that setting would be a different, inactive Asset.
+WAREHOUSE_MARTS = Asset(name="warehouse_marts", group="warehouse")
+SIGNAL_FEED = Asset(name="feed_candidate_signals_v1", uri=f"s3://{FEEDS}/feeds/candidate-signals/v1/", group="feeds")
+
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+def any_of(assets: list[Asset]):
+    """Schedule on an update of any one of `assets` (a plain list would wait for all of them)."""
+    condition = assets[0]
+    for asset in assets[1:]:
+        condition = condition | asset
+    return condition
+
+
+def latest_extra(triggering_asset_events, key: str) -> str | None:
+    """The greatest value of `key` among the extras of the events that triggered this run."""
+    values = [event.extra.get(key) for events in triggering_asset_events.values() for event in events
+              if event.extra and event.extra.get(key)]
+    return max(values) if values else None

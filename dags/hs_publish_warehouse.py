@@ -1,0 +1,71 @@
+"""Publishes the warehouse marts and the ATS feed whenever a curated snapshot lands.
+
+load_curated -> dbt build (models, contracts, data and unit tests; a failure stops publication)
+-> export_feed (NDJSON + manifest in the feeds bucket). Runs one at a time: DuckDB has one writer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import Metadata, Param, dag, task
+
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SIGNAL_FEED, WAREHOUSE_MARTS, latest_extra
+
+
+@dag(
+    dag_id="hs_publish_warehouse",
+    schedule=[CURATED_SIGNALS],
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**DEFAULT_ARGS, "retries": 1},
+    tags=["dbt", "warehouse", "feeds"],
+    # Set to republish a given snapshot by hand (e.g. to another warehouse target); empty = from the Asset event.
+    params={"as_of_date": Param(None, type=["null", "string"], format="date")},
+    doc_md=__doc__,
+)
+def hs_publish_warehouse():
+    @task
+    def resolve_as_of_date(triggering_asset_events=None, params=None) -> str:
+        as_of = (params or {}).get("as_of_date") or latest_extra(triggering_asset_events or {}, "as_of_date")
+        if not as_of:
+            raise AirflowSkipException("no curated snapshot named by the triggering events or params")
+        return as_of
+
+    @task
+    def load_curated(as_of_date: str) -> dict:
+        from datetime import date
+
+        from hiring_signals import pipeline
+        from hiring_signals.config import load_settings
+
+        return pipeline.load_curated(load_settings(), date.fromisoformat(as_of_date))
+
+    @task(outlets=[WAREHOUSE_MARTS])
+    def dbt_build(loaded: dict):
+        from hiring_signals import pipeline
+        from hiring_signals.config import load_settings
+
+        result = pipeline.run_dbt_build(load_settings())
+        yield Metadata(WAREHOUSE_MARTS, {"as_of_date": loaded["as_of_date"], "target": result["target"]})
+        return result
+
+    @task(outlets=[SIGNAL_FEED])
+    def export_feed(as_of_date: str):
+        from datetime import date
+
+        from hiring_signals import pipeline
+        from hiring_signals.config import load_settings
+
+        manifest = pipeline.export_feed(load_settings(), date.fromisoformat(as_of_date))
+        yield Metadata(SIGNAL_FEED, {"as_of_date": as_of_date, "records": manifest["records"]})
+        return manifest
+
+    as_of = resolve_as_of_date()
+    built = dbt_build(load_curated(as_of))
+    built >> export_feed(as_of)
+
+
+hs_publish_warehouse()

@@ -1,0 +1,216 @@
+"""The pipeline's steps as plain functions of (settings, data interval / as-of date).
+
+The DAGs in dags/ only wire these together; tests and the CLI call them directly. Each step is idempotent
+for its key (source and interval, or as-of date) and says what it did in the dict it returns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from hiring_signals.config import REPO_ROOT, Settings
+from hiring_signals.identity import Pseudonymiser
+from hiring_signals.storage import Interval, Lake, read_manifests
+from hiring_signals.storage import layout
+
+log = logging.getLogger(__name__)
+
+
+class NothingToPublish(RuntimeError):
+    """No as-of date is complete yet for every configured source."""
+
+
+def _connector(settings: Settings, source: str):
+    from hiring_signals.sources.http import SourceHttpClient
+
+    if source == "marketplace":
+        from hiring_signals.sources.marketplace import MarketplaceConnector
+
+        client = SourceHttpClient(settings.marketplace_url, token=settings.marketplace_token,
+                                  timeout_s=settings.http_timeout_s, max_attempts=settings.http_max_attempts)
+        return MarketplaceConnector(client, page_limit=settings.page_limit)
+    raise ValueError(f"unknown source {source!r}")
+
+
+def _to_envelope(source: str):
+    if source == "marketplace":
+        from hiring_signals.sources.marketplace import to_envelope
+
+        return to_envelope
+    raise ValueError(f"unknown source {source!r}")
+
+
+# --- ingestion ------------------------------------------------------------------------------------------
+
+def daily_batches(start: datetime, end: datetime, until: date | None = None) -> list[Interval]:
+    """Split a run's data interval into the batches it commits: one per UTC day (or the interval itself when
+    it is shorter than a day), never past `until` (HS_INGEST_END_DATE)."""
+    if until is not None:
+        end = min(end, datetime.combine(until, time(0), tzinfo=timezone.utc))
+    if end <= start:
+        return []
+    if end - start <= timedelta(days=1):
+        return [Interval(start, end)]
+    cuts = [start]
+    midnight = datetime.combine(start.astimezone(timezone.utc).date() + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    while midnight < end:
+        cuts.append(midnight)
+        midnight += timedelta(days=1)
+    cuts.append(end)
+    return [Interval(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
+def extract(settings: Settings, source: str, start: datetime, end: datetime) -> dict:
+    """Extract every daily batch of the run's interval to the landing zone."""
+    from hiring_signals.ingest import extract_to_landing
+
+    lake = Lake(settings.s3)
+    connector = _connector(settings, source)
+    batches = [extract_to_landing(lake, connector, i) for i in daily_batches(start, end, settings.ingest_end_date)]
+    return {"source": source, "batches": len(batches), "records": sum(b["records"] for b in batches),
+            "http": vars(connector.client.stats)}
+
+
+def load(settings: Settings, source: str, start: datetime, end: datetime) -> dict:
+    """Normalise, gate and commit every daily batch of the run's interval; totals reconcile per batch."""
+    from hiring_signals.ingest import load_to_raw
+
+    lake = Lake(settings.s3)
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
+    batches = [load_to_raw(lake, source, i, pseudonymiser, _to_envelope(source))
+               for i in daily_batches(start, end, settings.ingest_end_date)]
+    totals = {k: sum(b["counts"][k] for b in batches) for k in ("received", "accepted", "duplicates", "quarantined")}
+    return {"source": source, "interval": {"start": start.isoformat(), "end": end.isoformat()},
+            "batches": [b["batch_id"] for b in batches], "counts": totals}
+
+
+# --- completeness and as-of dates -----------------------------------------------------------------------
+
+def committed_intervals(lake: Lake, source: str) -> list[Interval]:
+    keys = lake.list_keys(lake.bucket_for("raw"), "raw/" + layout.raw_manifests_prefix(source))
+    return sorted((Interval.parse_key(k.rsplit("/", 1)[1].removesuffix(".json")) for k in keys), key=lambda i: i.start)
+
+
+def completeness_watermark(intervals: list[Interval]) -> datetime | None:
+    """End of the gap-free run of committed intervals that starts at the earliest one.
+
+    Signals for a date are published only when every interval up to it has landed, so a backfill running
+    out of order (or a failed day) can never produce a snapshot that silently misses a day.
+    """
+    if not intervals:
+        return None
+    watermark = intervals[0].end
+    for interval in intervals[1:]:
+        if interval.start > watermark:
+            break
+        watermark = max(watermark, interval.end)
+    return watermark
+
+
+def as_of_date_for(knowledge_time: datetime) -> date:
+    """The last whole UTC day known at `knowledge_time`: an as-of date D covers events ingested by the end of D."""
+    midnight = knowledge_time.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - timedelta(days=1)).date()
+
+
+def as_of_end(as_of_date: date) -> datetime:
+    return datetime.combine(as_of_date + timedelta(days=1), time(0), tzinfo=timezone.utc)
+
+
+def resolve_signals_as_of(settings: Settings) -> dict:
+    """The as-of date the signal job should build now: the latest day complete for every source.
+
+    Deliberately not capped by whichever interval triggered the run: Asset events are coalesced, and during
+    an out-of-order backfill the event that completes the history may belong to an earlier interval.
+    """
+    lake = Lake(settings.s3)
+    watermarks = {s: completeness_watermark(committed_intervals(lake, s)) for s in settings.sources}
+    missing = sorted(s for s, w in watermarks.items() if w is None)
+    if missing:
+        raise NothingToPublish(f"no committed raw batches yet for source(s) {missing}")
+    as_of = as_of_date_for(min(watermarks.values()))
+    return {"as_of_date": as_of.isoformat(), "watermarks": {s: w.isoformat() for s, w in watermarks.items()}}
+
+
+# --- Spark ----------------------------------------------------------------------------------------------
+
+SPARK_JOB = REPO_ROOT / "spark_jobs" / "candidate_signals" / "job.py"
+
+
+def spark_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
+    return env
+
+
+def build_signals(settings: Settings, as_of_date: date) -> dict:
+    """Run the Spark signal job with spark-submit against HS_SPARK_MASTER (local or a cluster)."""
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    argv = [str(spark_submit), "--master", settings.spark_master, "--name", f"hs-candidate-signals-{as_of_date}",
+            str(SPARK_JOB), "--as-of-date", as_of_date.isoformat()]
+    log.info("running %s", " ".join(argv))
+    completed = subprocess.run(argv, env=spark_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in completed.stdout.splitlines():
+        log.info("spark | %s", line)
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stdout.splitlines()[-40:])
+        raise RuntimeError(f"Spark signal job for {as_of_date} failed with exit code {completed.returncode}:\n{tail}")
+    lake = Lake(settings.s3)
+    return lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", as_of_date))
+
+
+# --- warehouse and feed ---------------------------------------------------------------------------------
+
+def load_curated(settings: Settings, as_of_date: date) -> dict:
+    """Load every curated dataset of the snapshot into the warehouse's landing schema (idempotent)."""
+    import pyarrow.parquet as pq
+    import io
+
+    from hiring_signals.contract.curated_schema import CURATED_SCHEMAS
+    from hiring_signals.warehouse.loader import load_curated_snapshot
+
+    import pyarrow as pa
+
+    lake = Lake(settings.s3)
+    loaded = {}
+    for dataset, schema in CURATED_SCHEMAS.items():
+        manifest = lake.get_json(layout.curated_manifest_ref(lake, dataset, as_of_date))
+        tables = [pq.read_table(io.BytesIO(lake.get(lake.ref(f["zone"], f["key"])))) for f in manifest["files"]]
+        table = pa.concat_tables(tables).cast(schema) if tables else schema.empty_table()
+        loaded[dataset] = load_curated_snapshot(settings.warehouse, dataset, as_of_date, table)
+    return {"as_of_date": as_of_date.isoformat(), "rows_loaded": loaded, "target": settings.warehouse.target}
+
+
+def run_dbt_build(settings: Settings, log_dir: Path | None = None) -> dict:
+    """`dbt build` (seeds, models with contracts, data tests, unit tests); raises DbtBuildFailed naming what failed."""
+    from collections import Counter
+
+    from hiring_signals.warehouse.dbt_runner import run_dbt
+
+    result = run_dbt(["build"], settings.warehouse, log_dir=log_dir)
+    log.info(result.summary())
+    by_type = Counter(f"{n.resource_type}:{n.status}" for n in result.nodes)
+    return {"target": settings.warehouse.target, "success": result.success, "nodes": len(result.nodes),
+            "by_type_and_status": dict(sorted(by_type.items()))}
+
+
+def export_feed(settings: Settings, as_of_date: date) -> dict:
+    from hiring_signals.feeds import export_candidate_signal_feed
+
+    return export_candidate_signal_feed(settings, as_of_date)
+
+
+def read_json_manifests(settings: Settings, zone: str, prefix: str) -> list[dict]:
+    return read_manifests(Lake(settings.s3), zone, prefix)
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, default=str)

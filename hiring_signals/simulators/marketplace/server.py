@@ -1,0 +1,453 @@
+"""The marketplace API over real HTTP, with deterministic fault injection.
+
+Endpoints (JSON everywhere):
+
+    GET  /v1/events?updated_since=&updated_until=&cursor=&limit=
+         records with updated_since <= updated_at < updated_until (both optional, RFC 3339 with an offset),
+         ordered by (updated_at, id, delivery sequence):
+         {"data": [...], "next_cursor": str | null, "has_more": bool}
+         limit: default 100, 1..1000. cursor: opaque, returned by the previous page; paging through a window
+         yields every record exactly once. Invalid parameters -> 400 {"error": ..., "detail": ...}.
+    GET  /healthz               -> {"status": "ok"} (never needs a token, never faulted)
+    GET  /_admin/stats          -> population counts, injected malformed records, faults served
+    POST /_admin/faults         -> update the fault configuration (JSON object of FaultConfig fields)
+
+With a token configured every endpoint but /healthz requires `Authorization: Bearer <token>` (401 otherwise).
+
+Faults (FaultConfig), all deterministic from `FaultConfig.seed`:
+  * rate_429 / rate_5xx / rate_timeout: the n-th request for a URL fails (429 with Retry-After, 503 or 500,
+    or a response delayed by `timeout_delay_s`) when a hash of (seed, URL, n) falls under the rate - but never
+    more than `max_consecutive_faults` times in a row for the same URL, so bounded retries always succeed.
+  * malformed_rate: a fixed subset of the non-persona records (chosen by hashing (seed, id, seq)) is served
+    malformed *instead of* the valid record, the kinds cycling through MALFORMED_KINDS.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import hashlib
+import hmac
+import logging
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from hiring_signals.simulators.marketplace.population import Population
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+MALFORMED_KINDS = (
+    "missing_field",  # no "occurred_at" or no "type"
+    "wrong_type",  # data.scores values as strings, data.review_round as a string, or occurred_at a number
+    "bad_timestamp",  # "2026-13-45T99:00:00Z" or a naive timestamp without offset
+    "not_an_object",  # the record arrives as a JSON string
+    "unknown_type",  # "engagement.teleported.v1"
+    "truncated_payload",  # data is a string holding cut-off JSON
+)
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    seed: int = 0
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    rate_timeout: float = 0.0
+    retry_after_s: int = 1
+    timeout_delay_s: float = 5.0
+    max_consecutive_faults: int = 2
+    malformed_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("rate_429", "rate_5xx", "rate_timeout", "malformed_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
+        if self.rate_429 + self.rate_5xx + self.rate_timeout > 1:
+            raise ValueError("rate_429 + rate_5xx + rate_timeout must not exceed 1")
+        for name in ("seed", "retry_after_s", "max_consecutive_faults"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if isinstance(self.timeout_delay_s, bool) or not isinstance(self.timeout_delay_s, (int, float)) \
+                or not 0 <= self.timeout_delay_s <= 300:
+            raise ValueError(f"timeout_delay_s must be within [0, 300] seconds, got {self.timeout_delay_s!r}")
+
+    def updated(self, changes: dict[str, Any]) -> FaultConfig:
+        """A copy with `changes` applied; unknown fields are an error."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _unit_hash(*parts: object) -> float:
+    """A uniform number in [0, 1) derived from the parts (stable across processes and platforms)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _parse_time_us(name: str, value: str) -> int:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be an RFC 3339 timestamp, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise BadRequest(f"{name} needs a UTC offset (e.g. 'Z'), got {value!r}")
+    parsed = parsed.astimezone(timezone.utc)
+    return int(parsed.timestamp()) * 1_000_000 + parsed.microsecond
+
+
+def encode_cursor(position: tuple[int, str, int]) -> str:
+    raw = orjson.dumps([position[0], position[1], position[2]])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        updated_us, event_id, seq = orjson.loads(raw)
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        raise BadRequest("cursor is not one this API issued") from None
+    if not (isinstance(updated_us, int) and isinstance(event_id, str) and isinstance(seq, int)) \
+            or isinstance(updated_us, bool) or isinstance(seq, bool):
+        raise BadRequest("cursor is not one this API issued")
+    return updated_us, event_id, seq
+
+
+def _malform(record: dict, kind: str, variant: int) -> bytes:
+    """Serialise `record` broken in the way `kind` describes."""
+    broken = orjson.loads(orjson.dumps(record))  # deep copy; the population is shared and never mutated
+    if kind == "missing_field":
+        broken.pop("occurred_at" if variant % 2 == 0 else "type")
+    elif kind == "wrong_type":
+        data = broken["data"]
+        if isinstance(data.get("scores"), dict):
+            data["scores"] = {k: str(v) for k, v in data["scores"].items()}
+        elif isinstance(data.get("review_round"), int):
+            data["review_round"] = str(data["review_round"])
+        else:
+            broken["occurred_at"] = int(datetime.fromisoformat(record["occurred_at"]).timestamp())
+    elif kind == "bad_timestamp":
+        broken["occurred_at"] = "2026-13-45T99:00:00Z" if variant % 2 == 0 else record["occurred_at"].rstrip("Z")
+    elif kind == "not_an_object":
+        return orjson.dumps(orjson.dumps(record).decode())
+    elif kind == "unknown_type":
+        broken["type"] = "engagement.teleported.v1"
+    elif kind == "truncated_payload":
+        text = orjson.dumps(record["data"]).decode()
+        broken["data"] = text[: max(1, len(text) * 2 // 3)]
+    else:  # pragma: no cover - guarded by MALFORMED_KINDS
+        raise ValueError(kind)
+    return orjson.dumps(broken)
+
+
+class MarketplaceSimulator:
+    """Serves a `Population` over HTTP on 127.0.0.1; use as a context manager or start()/stop()."""
+
+    def __init__(self, population: Population, host: str = "127.0.0.1", port: int = 0,
+                 faults: FaultConfig | None = None, token: str | None = None, access_log: bool = False):
+        if host not in _LOOPBACK:
+            raise ValueError(f"the simulator binds loopback only, not {host!r}")
+        self.population = population
+        self.host = host
+        self.port = port
+        self.token = token or None
+        self.access_log = access_log
+        self._serialized = [orjson.dumps(r) for r in population.records]
+        self._by_type = Counter(r["type"] for r in population.records)
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._served = Counter()
+        self.set_faults(faults or FaultConfig())
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    def start(self) -> MarketplaceSimulator:
+        if self._httpd is not None:
+            return self
+        httpd = _Server((self.host, self.port), _Handler)
+        httpd.simulator = self
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"marketplace-simulator:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        with self._lock:
+            open_connections = list(self._connections)
+        for conn in open_connections:  # idle keep-alive connections would otherwise linger
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> MarketplaceSimulator:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the simulator is not running")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -- faults -----------------------------------------------------------------------------------------
+    def set_faults(self, faults: FaultConfig) -> None:
+        """Replace the fault configuration; recomputes the malformed subset and resets retry bookkeeping."""
+        malformed: dict[int, bytes] = {}
+        by_kind: dict[str, list[str]] = {kind: [] for kind in MALFORMED_KINDS}
+        if faults.malformed_rate > 0:
+            persona_ids = self.population.persona_event_ids
+            for index, (_, event_id, seq) in enumerate(self.population.positions):
+                if event_id in persona_ids or _unit_hash(faults.seed, "malformed", event_id, seq) >= faults.malformed_rate:
+                    continue
+                n = len(malformed)
+                kind = MALFORMED_KINDS[n % len(MALFORMED_KINDS)]
+                malformed[index] = _malform(self.population.records[index], kind, n // len(MALFORMED_KINDS))
+                by_kind[kind].append(event_id)
+        with self._lock:
+            self.faults = faults
+            self._malformed = malformed
+            self._malformed_by_kind = by_kind
+            self._attempts: dict[str, int] = {}
+            self._consecutive: dict[str, int] = {}
+
+    def _fault_for(self, url: str) -> tuple[str | None, int]:
+        """Which fault the next request for `url` gets ('429', '5xx', 'timeout' or None), and its attempt number."""
+        with self._lock:
+            faults = self.faults
+            attempt = self._attempts.get(url, 0)
+            self._attempts[url] = attempt + 1
+            fault = None
+            if self._consecutive.get(url, 0) < faults.max_consecutive_faults:
+                u = _unit_hash(faults.seed, "fault", url, attempt)
+                if u < faults.rate_429:
+                    fault = "429"
+                elif u < faults.rate_429 + faults.rate_5xx:
+                    fault = "5xx"
+                elif u < faults.rate_429 + faults.rate_5xx + faults.rate_timeout:
+                    fault = "timeout"
+            self._consecutive[url] = self._consecutive.get(url, 0) + 1 if fault else 0
+            self._served["requests"] += 1
+            if fault:
+                self._served[fault] += 1
+            return fault, attempt
+
+    # -- API --------------------------------------------------------------------------------------------
+    def events_page(self, query: dict[str, list[str]]) -> bytes:
+        """The body of GET /v1/events for a parsed query string; BadRequest on invalid parameters."""
+        def one(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        raw_limit = one("limit")
+        if raw_limit is None or raw_limit == "":
+            limit = DEFAULT_LIMIT
+        else:
+            try:
+                limit = int(raw_limit)
+            except ValueError:
+                raise BadRequest(f"limit must be an integer, got {raw_limit!r}") from None
+            if not 1 <= limit <= MAX_LIMIT:
+                raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+        since = one("updated_since")
+        until = one("updated_until")
+        since_us = _parse_time_us("updated_since", since) if since else None
+        until_us = _parse_time_us("updated_until", until) if until else None
+        if since_us is not None and until_us is not None and until_us < since_us:
+            raise BadRequest("updated_until must not be before updated_since")
+        lo, hi = self.population.window(since_us, until_us)
+        cursor = one("cursor")
+        if cursor:
+            lo = max(lo, bisect.bisect_right(self.population.positions, decode_cursor(cursor)))
+        stop = min(hi, lo + limit)
+        with self._lock:
+            malformed = self._malformed
+        items = [malformed.get(i) or self._serialized[i] for i in range(lo, stop)]
+        has_more = stop < hi
+        next_cursor = encode_cursor(self.population.positions[stop - 1]) if has_more else None
+        return b"".join((b'{"data":[', b",".join(items), b'],"next_cursor":', orjson.dumps(next_cursor),
+                         b',"has_more":', b"true" if has_more else b"false", b"}"))
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            by_kind = {kind: list(ids) for kind, ids in self._malformed_by_kind.items()}
+            served = dict(self._served)
+            faults = self.faults.to_dict()
+        malformed_ids = [event_id for ids in by_kind.values() for event_id in ids]
+        population = self.population.stats()
+        return {
+            "total_records": len(self._serialized),
+            "distinct_events": population["distinct_events"],
+            "redeliveries": population["redeliveries"],
+            "late_arrivals": population["late_arrivals"],
+            "persona_records": population["persona_records"],
+            "records_per_type": dict(sorted(self._by_type.items())),
+            "malformed": {
+                "total": len(malformed_ids),
+                "by_kind": {kind: len(ids) for kind, ids in by_kind.items()},
+                "ids_by_kind": by_kind,
+                "ids": malformed_ids,
+            },
+            "served": {
+                "requests": served.get("requests", 0),
+                "429": served.get("429", 0),
+                "5xx": served.get("5xx", 0),
+                "timeout": served.get("timeout", 0),
+            },
+            "faults": faults,
+            "window": {"start": population["start"], "end": population["end"], "seed": population["seed"]},
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    simulator: MarketplaceSimulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "MarketplaceSimulator/1"
+    timeout = 30  # idle keep-alive connections are closed after this many seconds
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.simulator._lock:
+            self.server.simulator._connections.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.simulator._lock:
+                self.server.simulator._connections.discard(self.connection)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        if self.server.simulator.access_log:
+            log.info("%s %s", self.address_string(), format % args)
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a timeout fault)
+            self.close_connection = True
+
+    def _error(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, orjson.dumps({"error": error, "detail": detail}), headers)
+
+    def _authorised(self) -> bool:
+        token = self.server.simulator.token
+        if token is None:
+            return True
+        given = self.headers.get("Authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return True
+        self._error(401, "unauthorized", "missing or invalid bearer token", {"WWW-Authenticate": 'Bearer realm="marketplace"'})
+        return False
+
+    def _drain_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    # -- routes -----------------------------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        sim = self.server.simulator
+        parts = urlsplit(self.path)
+        if parts.path == "/healthz":
+            self._send(200, b'{"status":"ok"}')
+            return
+        if parts.path not in ("/v1/events", "/_admin/stats"):
+            self._error(404, "not_found", f"no route for GET {parts.path}")
+            return
+        if not self._authorised():
+            return
+        if parts.path == "/_admin/stats":
+            self._send(200, orjson.dumps(sim.stats()))
+            return
+
+        fault, attempt = sim._fault_for(self.path)
+        faults = sim.faults
+        if fault == "429":
+            self._error(429, "rate_limited", "too many requests; retry later",
+                        {"Retry-After": str(faults.retry_after_s)})
+            return
+        if fault == "5xx":
+            status = 503 if _unit_hash(faults.seed, "5xx-status", self.path, attempt) < 0.5 else 500
+            self._error(status, "unavailable" if status == 503 else "internal_error", "simulated server error")
+            return
+        if fault == "timeout":
+            time.sleep(faults.timeout_delay_s)
+        try:
+            body = sim.events_page(parse_qs(parts.query, keep_blank_values=True))
+        except BadRequest as exc:
+            self._error(400, "invalid_request", str(exc))
+            return
+        self._send(200, body)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        sim = self.server.simulator
+        parts = urlsplit(self.path)
+        body = self._drain_body()
+        if parts.path != "/_admin/faults":
+            self._error(404, "not_found", f"no route for POST {parts.path}")
+            return
+        if not self._authorised():
+            return
+        try:
+            changes = orjson.loads(body or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("expected a JSON object of FaultConfig fields")
+            faults = sim.faults.updated(changes)
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            self._error(400, "invalid_request", str(exc))
+            return
+        sim.set_faults(faults)
+        stats = sim.stats()
+        self._send(200, orjson.dumps({"faults": faults.to_dict(), "malformed": {
+            "total": stats["malformed"]["total"], "by_kind": stats["malformed"]["by_kind"]}}))

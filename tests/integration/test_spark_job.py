@@ -1,0 +1,208 @@
+"""The candidate-signals Spark job end to end: simulator -> ingestion -> raw zone (moto S3) -> spark-submit.
+
+The raw zone is filled once per module with the real ingestion steps over HTTP (31 daily batches). The job
+runs through hiring_signals.pipeline.build_signals (real spark-submit, local[2], the Python Data Source
+reading S3 through pyarrow) for the persona date and its rerun; the earlier-date and failed-gate runs call
+the job's run() in-process to save two JVM start-ups. Checks the scripted personas' exact values,
+byte-identical reruns, point-in-time correctness at an earlier date, data skipping, and that a failed gate
+commits nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from hiring_signals.config import load_settings
+from hiring_signals.contract.curated_schema import CURATED_DATASETS, CURATED_SCHEMAS, FEATURE_VERSION, SIGNAL_NAMES
+from hiring_signals.identity import Pseudonymiser
+from hiring_signals.ingest import extract_to_landing, load_to_raw
+from hiring_signals.pipeline import as_of_end, build_signals
+from hiring_signals.simulators.marketplace import (
+    MarketplaceSimulator,
+    generate,
+    persona_as_of,
+    persona_expected_signals,
+)
+from hiring_signals.simulators.marketplace.personas import ADA, BEN, CARA, DAN
+from hiring_signals.sources.http import SourceHttpClient
+from hiring_signals.sources.marketplace import MarketplaceConnector, to_envelope
+from hiring_signals.storage import Interval, Lake
+from hiring_signals.storage import layout
+
+pytestmark = pytest.mark.spark
+
+START = date(2026, 5, 1)
+SIM_DAYS = 35
+INGESTED_DAYS = 31  # one day past the persona as-of: that batch must be skipped
+AS_OF = START + timedelta(days=29)  # as_of_end = START + 30 days = persona_as_of(START)
+EARLIER = START + timedelta(days=23)  # Dan's feedback (occurred day 13) is only ingested on day 25
+
+
+def day(n: int) -> Interval:
+    begin = datetime.combine(START + timedelta(days=n), time(), tzinfo=timezone.utc)
+    return Interval(begin, begin + timedelta(days=1))
+
+
+@pytest.fixture(scope="module")
+def env(moto_endpoint, tmp_path_factory) -> dict[str, str]:
+    suffix = uuid.uuid4().hex[:10]
+    home = tmp_path_factory.mktemp("spark-job")
+    return {
+        "HS_HOME": str(home), "HS_S3_ENDPOINT_URL": moto_endpoint, "HS_LAKE_BUCKET": f"lake-{suffix}",
+        "HS_FEEDS_BUCKET": f"feeds-{suffix}", "HS_PSEUDONYM_KEY": "spark-job-key-" + "5" * 40,
+        "HS_SPARK_MASTER": "local[2]", "HS_SOURCES": "marketplace",
+    }
+
+
+@pytest.fixture(scope="module")
+def settings(env):
+    # build_signals hands the job os.environ: the job must see this test's endpoint and buckets.
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        yield load_settings(env)
+
+
+@pytest.fixture(scope="module")
+def lake(settings) -> Lake:
+    population = generate(seed=5, start=START, end=START + timedelta(days=SIM_DAYS), candidates=60, employers=8)
+    lake = Lake(settings.s3)
+    lake.ensure_buckets()
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
+    with MarketplaceSimulator(population) as simulator:
+        client = SourceHttpClient(simulator.url, max_attempts=6, backoff_initial_s=0.01, sleep=lambda s: None)
+        connector = MarketplaceConnector(client, page_limit=500)
+        for n in range(INGESTED_DAYS):
+            extract_to_landing(lake, connector, day(n))
+            load_to_raw(lake, "marketplace", day(n), pseudonymiser, to_envelope)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def snapshot(settings, lake) -> dict:
+    return build_signals(settings, AS_OF)
+
+
+def curated(lake: Lake, dataset: str, as_of_date: date) -> pa.Table:
+    manifest = lake.get_json(layout.curated_manifest_ref(lake, dataset, as_of_date))
+    tables = [pq.read_table(io.BytesIO(lake.get(lake.ref(f["zone"], f["key"])))) for f in manifest["files"]]
+    return pa.concat_tables(tables)
+
+
+def signals(lake: Lake, as_of_date: date) -> dict[str, dict[str, tuple]]:
+    out: dict[str, dict[str, tuple]] = {}
+    for r in curated(lake, "candidate_signals", as_of_date).to_pylist():
+        out.setdefault(r["candidate_ref"], {})[r["signal"]] = (r["value"], r["evidence_count"])
+    return out
+
+
+def curated_objects(lake: Lake) -> dict[str, bytes]:
+    bucket = lake.settings.lake_bucket
+    keys = [k for prefix in ("curated/", "ops/validations/candidate_signals/") for k in lake.list_keys(bucket, prefix)]
+    return {k: lake.get(lake.ref(k.split("/")[0], k)) for k in keys}
+
+
+def test_personas_get_their_hand_computed_signals(snapshot, settings, lake):
+    assert as_of_end(AS_OF) == persona_as_of(START)
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
+    got = signals(lake, AS_OF)
+    for email, expected in persona_expected_signals(START).items():
+        row = got[pseudonymiser.candidate_ref(email)]
+        assert set(row) == set(SIGNAL_NAMES)
+        for signal, value in expected.items():
+            actual = row[signal][0]
+            assert actual == (None if value is None else pytest.approx(value)), (email, signal, actual)
+    ada, ben, cara = (got[pseudonymiser.candidate_ref(e)] for e in (ADA, BEN, CARA))
+    assert ada["on_time_delivery_rate"] == (1.0, 6)
+    assert ada["mean_rubric_score"][1] == 3
+    assert ben["completion_rate"] == (0.5, 2)
+    assert ben["active_verified_credentials"] == (0.0, 1)
+    assert cara["active_verified_credentials"] == (1.0, 3)
+
+
+def test_snapshot_is_complete_and_matches_the_contract(snapshot, settings, lake):
+    assert snapshot["as_of_date"] == AS_OF.isoformat()
+    assert snapshot["as_of_end"] == persona_as_of(START).isoformat()
+    assert snapshot["feature_version"] == FEATURE_VERSION
+    assert snapshot["validation"]["success"] is True
+    # data skipping: the 30 batches ending by as_of_end are read, the 31st (ingested later) is not
+    assert snapshot["inputs"]["batches"] == [f"marketplace/{day(n).key}" for n in range(30)]
+    assert snapshot["inputs"]["sources"]["marketplace"]["complete"] is True
+    tables = {name: curated(lake, name, AS_OF) for name in CURATED_DATASETS}
+    for name, table in tables.items():
+        assert table.schema == CURATED_SCHEMAS[name]
+        assert table.num_rows == snapshot["snapshot_rows"][name] > 0
+    candidates = tables["candidates"].column("candidate_ref").to_pylist()
+    assert tables["candidate_signals"].num_rows == len(candidates) * len(SIGNAL_NAMES)
+    gate = lake.get_json(layout.validation_result_ref(lake, "candidate_signals", AS_OF.isoformat()))
+    assert gate["success"] and gate["batch"] == f"candidate_signals/{AS_OF.isoformat()}"
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
+    ada = [r for r in tables["engagements"].to_pylist() if r["candidate_ref"] == pseudonymiser.candidate_ref(ADA)]
+    assert [(r["status"], r["deliverables_submitted"], r["deliverables_on_time"], r["feedback_count"]) for r in ada] \
+        == [("completed", 2, 2, 1)] * 3
+    assert {r["category"] for r in ada} == {"data-analysis"}
+
+
+def test_rerun_writes_identical_bytes(snapshot, settings, lake):
+    before = curated_objects(lake)
+    again = build_signals(settings, AS_OF)
+    assert again == snapshot
+    assert curated_objects(lake) == before
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from spark_jobs.session import TINY_DATA_CONF, build_session
+
+    # the unit tests' session when they ran first in this process (getOrCreate)
+    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
+
+
+
+
+def test_earlier_as_of_date_does_not_see_later_knowledge(snapshot, spark, settings, lake):
+    # In-process (the job's run() on the test session): the same code path minus spark-submit's start-up.
+    from spark_jobs.candidate_signals import job
+
+    assert job.run(spark, settings, EARLIER) == 0
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
+    earlier, later = signals(lake, EARLIER), signals(lake, AS_OF)
+    dan, ben = pseudonymiser.candidate_ref(DAN), pseudonymiser.candidate_ref(BEN)
+    assert earlier[dan]["mean_rubric_score"] == (None, 0)  # occurred day 13, ingested day 25
+    assert later[dan]["mean_rubric_score"] == (4.5, 1)
+    assert earlier[dan]["engagements_completed"] == (1.0, 1)
+    manifest = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", EARLIER))
+    assert manifest["inputs"]["batches"] == [f"marketplace/{day(n).key}" for n in range(24)]
+    # the snapshot committed for AS_OF is untouched by building another date
+    assert signals(lake, AS_OF) == later
+
+
+def test_failed_gate_commits_nothing(spark, settings, lake, monkeypatch, capsys):
+    from spark_jobs.candidate_signals import job
+    from spark_jobs.candidate_signals import transforms
+
+    original = transforms.signal_columns
+
+    def out_of_range():
+        columns = original()
+        value, evidence = columns["completion_rate"]
+        columns["completion_rate"] = (value * 3, evidence)  # ratios above 1 must never be published
+        return columns
+
+    monkeypatch.setattr(transforms, "signal_columns", out_of_range)
+    as_of = START + timedelta(days=20)
+    assert job.run(spark, settings, as_of) == job.EXIT_GATE_FAILED
+    assert "FAILED" in capsys.readouterr().err
+    for dataset in CURATED_DATASETS:
+        assert not lake.exists(layout.curated_manifest_ref(lake, dataset, as_of))
+        prefix = f"curated/{layout.curated_prefix(dataset, as_of)}/"
+        assert list(lake.list_keys(lake.settings.lake_bucket, prefix)) == []
+    gate = lake.get_json(layout.validation_result_ref(lake, "candidate_signals", as_of.isoformat()))
+    assert gate["success"] is False
+    assert any(f["type"] == "expect_column_values_to_be_between" for f in gate["failures"])
