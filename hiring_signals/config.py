@@ -61,6 +61,11 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "Comma-separated sources whose raw data must be complete before signals are published for a date."),
     Setting("HS_MARKETPLACE_URL", "http://127.0.0.1:9471", "Base URL of the micro-internship marketplace API (the simulator by default)."),
     Setting("HS_MARKETPLACE_TOKEN", "", "Bearer token for the marketplace API, if it needs one.", secret=True),
+    Setting("HS_GIG_URL", "http://127.0.0.1:9472", "Base URL of the gig / freelance platform API (the simulator by default)."),
+    Setting("HS_GIG_TOKEN", "", "Bearer token for the gig platform API, if it needs one.", secret=True),
+    Setting("HS_GIG_API_VERSION", "2", "Gig platform API version to request ('1' or '2'; a field was renamed between them)."),
+    Setting("HS_RECRUITER_QUEUE", "hs-recruiter-drops",
+            "SQS queue (name or URL) receiving the lake bucket's object-created notifications for landing/drops/."),
     Setting("HS_HTTP_MAX_ATTEMPTS", "6", "Attempts per HTTP request before a source pull fails."),
     Setting("HS_HTTP_TIMEOUT_S", "30", "Per-request timeout against source APIs, seconds."),
     Setting("HS_PAGE_LIMIT", "500", "Records asked for per API page."),
@@ -175,6 +180,10 @@ class Settings:
     sources: tuple[str, ...]
     marketplace_url: str
     marketplace_token: str
+    gig_url: str
+    gig_token: str
+    gig_api_version: str
+    recruiter_queue: str
     http_max_attempts: int
     http_timeout_s: float
     page_limit: int
@@ -254,6 +263,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sources=tuple(s.strip() for s in _get(env, "HS_SOURCES").split(",") if s.strip()),
         marketplace_url=_get(env, "HS_MARKETPLACE_URL").rstrip("/"),
         marketplace_token=_get(env, "HS_MARKETPLACE_TOKEN"),
+        gig_url=_get(env, "HS_GIG_URL").rstrip("/"),
+        gig_token=_get(env, "HS_GIG_TOKEN"),
+        gig_api_version=_get(env, "HS_GIG_API_VERSION"),
+        recruiter_queue=_get(env, "HS_RECRUITER_QUEUE"),
         http_max_attempts=_int(env, "HS_HTTP_MAX_ATTEMPTS"),
         http_timeout_s=float(_int(env, "HS_HTTP_TIMEOUT_S")),
         page_limit=_int(env, "HS_PAGE_LIMIT"),

@@ -27,23 +27,15 @@ class NothingToPublish(RuntimeError):
 
 
 def _connector(settings: Settings, source: str):
-    from hiring_signals.sources.http import SourceHttpClient
+    from hiring_signals.sources.registry import api_source
 
-    if source == "marketplace":
-        from hiring_signals.sources.marketplace import MarketplaceConnector
-
-        client = SourceHttpClient(settings.marketplace_url, token=settings.marketplace_token,
-                                  timeout_s=settings.http_timeout_s, max_attempts=settings.http_max_attempts)
-        return MarketplaceConnector(client, page_limit=settings.page_limit)
-    raise ValueError(f"unknown source {source!r}")
+    return api_source(source).connector(settings)
 
 
-def _to_envelope(source: str):
-    if source == "marketplace":
-        from hiring_signals.sources.marketplace import to_envelope
+def _to_envelope(settings: Settings, source: str):
+    from hiring_signals.sources.registry import api_source
 
-        return to_envelope
-    raise ValueError(f"unknown source {source!r}")
+    return api_source(source).to_envelope(settings)
 
 
 # --- ingestion ------------------------------------------------------------------------------------------
@@ -83,7 +75,7 @@ def load(settings: Settings, source: str, start: datetime, end: datetime) -> dic
 
     lake = Lake(settings.s3)
     pseudonymiser = Pseudonymiser(settings.pseudonym_key())
-    batches = [load_to_raw(lake, source, i, pseudonymiser, _to_envelope(source))
+    batches = [load_to_raw(lake, source, i, pseudonymiser, _to_envelope(settings, source))
                for i in daily_batches(start, end, settings.ingest_end_date)]
     totals = {k: sum(b["counts"][k] for b in batches) for k in ("received", "accepted", "duplicates", "quarantined")}
     return {"source": source, "interval": {"start": start.isoformat(), "end": end.isoformat()},

@@ -78,3 +78,9 @@ def to_envelope(record) -> dict | object:
         if wire not in record:
             envelope.pop(key)
     return envelope
+
+
+def make_connector(settings) -> MarketplaceConnector:
+    client = SourceHttpClient(settings.marketplace_url, token=settings.marketplace_token,
+                              timeout_s=settings.http_timeout_s, max_attempts=settings.http_max_attempts)
+    return MarketplaceConnector(client, page_limit=settings.page_limit)
