@@ -1,4 +1,4 @@
-"""Nightly ingestion of the micro-internship marketplace API (cursor pagination over updated_since)."""
+"""Airflow DAG: nightly ingestion of the micro-internship marketplace API (cursor pagination, updated_since)."""
 
 from hs_ingest_factory import ingest_api_source_dag
 
