@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 
 PAGES_PER_LANDING_FILE = 200
 ROWS_PER_RAW_FILE = 250_000
-_EMAIL = re.compile(rb"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 
 class ReconciliationError(RuntimeError):
@@ -119,15 +117,21 @@ def landing_records(lake: Lake, source: str, interval: Interval) -> Iterable:
 # --- load -----------------------------------------------------------------------------------------------
 
 def _scrub_emails(raw: bytes, pseudonymiser: Pseudonymiser) -> bytes:
-    """Quarantine keeps the record for debugging, but emails never leave the raw zone in clear."""
+    """A serialised quarantine record with every email replaced by its reference (structurally, so JSON escapes
+    survive)."""
+    return orjson.dumps(pseudonymiser.scrub(orjson.loads(raw)), option=orjson.OPT_SORT_KEYS)
 
-    def ref(match: re.Match) -> bytes:
-        try:
-            return f"<email:{pseudonymiser.candidate_ref(match.group(0).decode())}>".encode()
-        except ValueError:
-            return b"<email:unparseable>"
 
-    return _EMAIL.sub(ref, raw)
+def _delivery_key(row: dict) -> tuple:
+    updated = row["source_updated_at"]
+    return (updated is None, updated.isoformat() if updated else "", row["payload"], row["source_extras"] or "")
+
+
+def late_event_stats(rows: list[dict], interval: Interval) -> dict:
+    """Events that arrived in this batch but occurred before its interval began: they land in this batch's
+    ingest_date partition (knowledge time), so signals as of earlier dates never see them."""
+    late = [r["occurred_at"] for r in rows if r["occurred_at"] < interval.start]
+    return {"late_events": len(late), "earliest_occurred_at": min(late).isoformat() if late else None}
 
 
 def load_to_raw(
@@ -150,18 +154,22 @@ def load_to_raw(
         result = normaliser.normalise(to_envelope(record))
         if isinstance(result, Rejection):
             reasons[result.reason] += 1
-            quarantined.append(
-                _scrub_emails(
-                    orjson.dumps({"batch_id": bid, "event_id": result.event_id, "reason": result.reason,
-                                  "detail": result.detail, "record": record}, option=orjson.OPT_SORT_KEYS),
-                    pseudonymiser,
-                )
-            )
-        elif result["event_id"] in accepted:
-            duplicates += 1  # the source served it twice within the interval; the first delivery wins
-        else:
-            accepted[result["event_id"]] = result
+            # kept for debugging, but emails never leave the raw zone in clear
+            quarantined.append(orjson.dumps(
+                pseudonymiser.scrub({"batch_id": bid, "event_id": result.event_id, "reason": result.reason,
+                                     "detail": result.detail, "record": record}),
+                option=orjson.OPT_SORT_KEYS))
+            continue
+        kept = accepted.get(result["event_id"])
+        if kept is not None:
+            # Served twice within the interval. The earliest delivery wins, decided on content rather than on
+            # arrival order, so a shuffled or re-paged stream commits the same bytes.
+            duplicates += 1
+            if _delivery_key(result) >= _delivery_key(kept):
+                continue
+        accepted[result["event_id"]] = result
     counts = BatchCounts(received, len(accepted), duplicates, len(quarantined)).check(bid)
+    quarantined.sort()  # stream order must not change the quarantine file either
 
     rows = sorted(accepted.values(), key=lambda r: (r["occurred_at"], r["event_id"]))
     table = pa.Table.from_pylist(rows, schema=raw_event_arrow_schema())
@@ -186,11 +194,13 @@ def load_to_raw(
         "ingested_at": interval.end.isoformat(), "contract": "v1", "counts": counts.as_dict(),
         "quarantine_reasons": dict(sorted(reasons.items())),
         "accepted_by_type": dict(sorted(Counter(r["event_type"] for r in rows).items())),
+        **late_event_stats(rows, interval),
         "validation": {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated},
     }
     commit_batch(lake, manifest_ref=layout.raw_manifest_ref(lake, source, interval), files=files,
                  batch_prefixes=[("raw", raw_prefix), ("quarantine", quarantine_prefix)], body=body)
     log.info("committed %s: %s", bid, counts.as_dict())
     return {"source": source, "batch_id": bid, "interval": interval.as_dict(), "counts": counts.as_dict(),
-            "quarantine_reasons": body["quarantine_reasons"],
+            "quarantine_reasons": body["quarantine_reasons"], "late_events": body["late_events"],
+            "earliest_occurred_at": body["earliest_occurred_at"],
             "manifest": layout.raw_manifest_ref(lake, source, interval).uri}

@@ -15,7 +15,7 @@ from typing import Any
 import fastjsonschema
 import orjson
 
-from hiring_signals.contract.registry import envelope_validator, event_types, known_type_names, known_versions
+from hiring_signals.contract.registry import envelope_fields, envelope_validator, event_types, known_type_names, known_versions
 from hiring_signals.identity import InvalidEmail, Pseudonymiser
 
 
@@ -30,10 +30,14 @@ class Reason:
     UNKNOWN_EVENT_TYPE = "unknown_event_type"
     INVALID_IDENTITY = "invalid_identity"
     OCCURRED_AFTER_INGESTION = "occurred_after_ingestion"
+    # File drops (recruiter agencies): a row the agency's export cut off (the file ends mid-row), and a row
+    # whose bytes are not valid in the agency's declared encoding.
+    TRUNCATED_ROW = "truncated_row"
+    INVALID_ENCODING = "invalid_encoding"
 
     ALL = (
         MALFORMED_RECORD, MISSING_REQUIRED_FIELD, WRONG_TYPE, INVALID_VALUE, INVALID_TIMESTAMP,
-        UNKNOWN_EVENT_TYPE, INVALID_IDENTITY, OCCURRED_AFTER_INGESTION,
+        UNKNOWN_EVENT_TYPE, INVALID_IDENTITY, OCCURRED_AFTER_INGESTION, TRUNCATED_ROW, INVALID_ENCODING,
     )
 
 
@@ -95,6 +99,7 @@ class Normaliser:
         self._validate_envelope = envelope_validator()
         self._types = event_types()
         self._type_names = known_type_names()
+        self._envelope_fields = envelope_fields()
 
     def normalise(self, event: Any) -> dict | Rejection:
         if not isinstance(event, dict):
@@ -146,6 +151,12 @@ class Normaliser:
         except InvalidEmail as exc:
             return Rejection(Reason.INVALID_IDENTITY, str(exc), event_id)
 
+        extras = {k: v for k, v in event.items() if k not in self._envelope_fields}
+        if isinstance(extras.get("source_extras"), dict):
+            extras.update(extras.pop("source_extras"))
+        source_extras = (orjson.dumps(self._pseudonymiser.scrub(extras), option=orjson.OPT_SORT_KEYS).decode()
+                         if extras else None)
+
         employer_id = event.get("employer_id")
         engagement_id = event.get("engagement_id")
         return {
@@ -162,6 +173,7 @@ class Normaliser:
             "engagement_ref": f"{self.source}:{engagement_id}" if engagement_id else None,
             "remote_id": event.get("remote_id"),
             "payload": orjson.dumps(clean_payload, option=orjson.OPT_SORT_KEYS).decode(),
+            "source_extras": source_extras,
             "batch_id": self.batch_id,
         }
 

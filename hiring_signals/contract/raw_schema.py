@@ -31,6 +31,8 @@ RAW_EVENT_COLUMNS: tuple[Column, ...] = (
     Column("engagement_ref", "string", True, "Engagement reference, namespaced by source."),
     Column("remote_id", "string", True, "The source's own id for the underlying record."),
     Column("payload", "string", False, "Type-specific body as canonical JSON (sorted keys), PII removed."),
+    Column("source_extras", "string", True,
+           "Fields the source sent that contract v1 does not know, as canonical JSON: kept for later, never used."),
     Column("batch_id", "string", False, "The ingestion batch (source and data interval) that committed the row."),
 )
 

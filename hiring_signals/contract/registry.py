@@ -35,6 +35,11 @@ def envelope_schema() -> dict:
 
 
 @lru_cache(maxsize=1)
+def envelope_fields() -> frozenset[str]:
+    """The envelope keys contract v1 models; anything else a source sends is kept as source_extras."""
+    return frozenset(envelope_schema()["properties"])
+
+
 def envelope_validator() -> Callable[[dict], dict]:
     return fastjsonschema.compile(envelope_schema())
 

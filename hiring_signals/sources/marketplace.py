@@ -55,6 +55,10 @@ class MarketplaceConnector:
                 return
 
 
+_WIRE_FIELDS = frozenset({"id", "type", "occurred_at", "updated_at", "tenant", "candidate", "employer_id",
+                          "engagement_id", "data"})
+
+
 def to_envelope(record) -> dict | object:
     """Map one marketplace record onto the contract envelope. Non-objects pass through untouched so the
     contract quarantines them with the right reason instead of the adapter guessing."""
@@ -73,6 +77,9 @@ def to_envelope(record) -> dict | object:
         "remote_id": record.get("id"),
         "payload": record.get("data"),
     }
+    extras = {k: v for k, v in record.items() if k not in _WIRE_FIELDS}
+    if extras:
+        envelope["source_extras"] = extras  # fields a newer API added: kept in raw, not yet modelled
     # Absent keys stay absent so the contract reports them as missing, not as wrong-typed nulls.
     for wire, key in (("id", "event_id"), ("type", "event_type"), ("occurred_at", "occurred_at"), ("data", "payload")):
         if wire not in record:

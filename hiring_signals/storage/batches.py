@@ -8,6 +8,12 @@ A batch (one source, one data interval) is committed in three steps:
 Readers go through manifests, never through listings, so a half-written attempt is never visible. Because
 names are content hashes and the manifest is canonical JSON without wall-clock fields, rerunning an
 interval over the same input leaves the zone byte-for-byte identical.
+
+Two writers of one batch at once (a manual rerun racing the scheduled run) are resolved optimistically: the
+manifest PUT is conditional on the manifest being unchanged since the writer started (If-Match / If-None-Match).
+The first commit wins; the loser keeps the winner's manifest when it lists the same files (the usual case: same
+input, same bytes) and otherwise fails with ConcurrentCommit, so the task retries on what is now there. Only the
+winner garbage-collects, and the loser removes only files of its own that the winner does not list.
 """
 
 from __future__ import annotations
@@ -16,9 +22,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from hiring_signals.storage.lake import Lake, ObjectRef, canonical_json, utc_key
+from hiring_signals.storage.lake import Lake, ObjectRef, PreconditionFailed, canonical_json, utc_key
 
 MANIFEST_VERSION = 1
+
+
+class ConcurrentCommit(RuntimeError):
+    """Another writer committed this batch with different content while this one was writing."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,7 @@ def commit_batch(
     `batch_prefixes` are (zone, prefix) pairs that belong to this batch alone; everything under them that the
     new manifest does not list is garbage by definition.
     """
+    committed_etag = lake.etag(manifest_ref)  # what this writer replaces; the commit is conditional on it
     listed = []
     for f in files:
         ref = lake.ref(f.zone, f.key)
@@ -95,7 +106,18 @@ def commit_batch(
         listed.append({"zone": f.zone, "bucket": ref.bucket, "key": ref.key, "rows": f.rows,
                        "bytes": len(f.body), "sha256": f.sha256})
     manifest = {"manifest_version": MANIFEST_VERSION, **body, "files": sorted(listed, key=lambda x: x["key"])}
-    lake.put(manifest_ref, canonical_json(manifest), "application/json")
+    try:
+        lake.put_if(manifest_ref, canonical_json(manifest), etag=committed_etag, content_type="application/json")
+    except PreconditionFailed:
+        winner = lake.get_json(manifest_ref)
+        winner_files = {(x["bucket"], x["key"]) for x in winner.get("files", [])}
+        own = [(x["bucket"], x["key"]) for x in listed if (x["bucket"], x["key"]) not in winner_files]
+        for bucket in {b for b, _ in own}:
+            lake.delete_keys(bucket, [k for b, k in own if b == bucket])
+        if winner == manifest:
+            return winner
+        raise ConcurrentCommit(f"{manifest_ref.uri} was committed by another run with different content while this "
+                               "run was writing; nothing of this run is visible. Rerun to rebuild from what is there now.")
 
     keep = {(x["bucket"], x["key"]) for x in listed}
     for zone, prefix in batch_prefixes:

@@ -46,6 +46,10 @@ class ObjectRef:
         return f"s3://{self.bucket}/{self.key}"
 
 
+class PreconditionFailed(RuntimeError):
+    """A conditional write lost: the object changed (or appeared) since it was read."""
+
+
 class Lake:
     """The lake's zones as key prefixes in the lake bucket; feeds live in their own bucket."""
 
@@ -81,6 +85,28 @@ class Lake:
 
     def put(self, ref: ObjectRef, body: bytes, content_type: str = "application/octet-stream") -> None:
         self.client.put_object(Bucket=ref.bucket, Key=ref.key, Body=body, ContentType=content_type)
+
+    def put_if(self, ref: ObjectRef, body: bytes, *, etag: str | None,
+               content_type: str = "application/octet-stream") -> str:
+        """PUT only if the object is still as read: `etag` None means "must not exist yet" (If-None-Match: *),
+        otherwise If-Match. Returns the new ETag; PreconditionFailed when another writer got there first."""
+        kwargs = {"IfNoneMatch": "*"} if etag is None else {"IfMatch": etag}
+        try:
+            return self.client.put_object(Bucket=ref.bucket, Key=ref.key, Body=body, ContentType=content_type,
+                                          **kwargs)["ETag"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+                raise PreconditionFailed(f"{ref.uri} changed while this writer held it ({exc})") from exc
+            raise
+
+    def etag(self, ref: ObjectRef) -> str | None:
+        """The object's ETag, or None when it does not exist."""
+        try:
+            return self.client.head_object(Bucket=ref.bucket, Key=ref.key)["ETag"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
 
     def get(self, ref: ObjectRef) -> bytes:
         return self.client.get_object(Bucket=ref.bucket, Key=ref.key)["Body"].read()

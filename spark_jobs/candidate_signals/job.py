@@ -98,6 +98,19 @@ def known_events(raw_events, as_of_end: datetime):
     return t.dedupe_events(t.known_as_of(raw_events, as_of_end)).cache()
 
 
+def event_reconciliation(inputs: RawInputs, known) -> dict[str, dict]:
+    """Per source: raw rows read, distinct events kept, redeliveries dropped. Raw batches are immutable and
+    de-duplicated only within themselves, so a record a source served again in a later interval is dropped
+    here, where every batch is in view; the counts say how many."""
+    raw_rows: dict[str, int] = {}
+    for batch in inputs.batches:
+        raw_rows[batch["source"]] = raw_rows.get(batch["source"], 0) + batch["rows"]
+    distinct = {row["source"]: row["count"] for row in known.groupBy("source").count().collect()}
+    return {source: {"raw_rows": rows, "distinct_events": distinct.get(source, 0),
+                     "redeliveries_dropped": rows - distinct.get(source, 0)}
+            for source, rows in sorted(raw_rows.items())}
+
+
 def build_datasets(known, as_of_date: date, as_of_end: datetime) -> dict:
     """The three curated datasets (Spark DataFrames) from the known events."""
     return {
@@ -137,7 +150,7 @@ def staged_files(table: pa.Table, dataset: str, as_of_date: date) -> list[Staged
 
 
 def manifest_body(dataset: str, as_of_date: date, as_of_end: datetime, row_counts: dict[str, int],
-                  inputs: RawInputs, gate: dict) -> dict:
+                  inputs: RawInputs, gate: dict, events: dict | None = None) -> dict:
     """Manifest fields besides the file list; no wall-clock values, so reruns write identical bytes."""
     return {
         "zone": "curated", "kind": dataset, "dataset": dataset,
@@ -145,7 +158,7 @@ def manifest_body(dataset: str, as_of_date: date, as_of_end: datetime, row_count
         "feature_version": FEATURE_VERSION, "signals": list(SIGNAL_NAMES),
         "rows": row_counts[dataset], "snapshot_rows": dict(sorted(row_counts.items())),
         "inputs": {"batches": [b["batch_id"] for b in inputs.batches], "files": len(inputs.objects),
-                   "rows": inputs.rows, "sources": inputs.sources},
+                   "rows": inputs.rows, "sources": inputs.sources, "events": events or {}},
         "validation": gate,
     }
 
@@ -169,6 +182,8 @@ def run(spark, settings: Settings, as_of_date: date) -> int:
              inputs.rows)
 
     known = known_events(read_raw_events(spark, settings, inputs), as_of_end)
+    events = event_reconciliation(inputs, known)
+    log.info("events per source (raw rows = distinct events + redeliveries across batches): %s", events)
     datasets = build_datasets(known, as_of_date, as_of_end)
     tables = {name: to_table(datasets[name], name) for name in COMMIT_ORDER}
     known.unpersist()
@@ -198,7 +213,7 @@ def run(spark, settings: Settings, as_of_date: date) -> int:
             manifest_ref=layout.curated_manifest_ref(lake, name, as_of_date),
             files=staged_files(tables[name], name, as_of_date),
             batch_prefixes=[("curated", layout.curated_prefix(name, as_of_date))],
-            body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary),
+            body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary, events),
         )
     log.info("committed curated snapshot %s in %.1fs: %s", as_of_date, time.perf_counter() - began, row_counts)
     return 0

@@ -70,9 +70,14 @@ class FaultConfig:
     timeout_delay_s: float = 5.0
     max_consecutive_faults: int = 2
     malformed_rate: float = 0.0
+    # Schema drift, as a source rolling out a new API release would cause it:
+    extra_field_rate: float = 0.0  # records carrying fields contract v1 does not know (top level and payload)
+    version_bump_type: str = ""  # an event type (e.g. "feedback.recorded") served as version 2
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_5xx", "rate_timeout", "malformed_rate"):
+        if not isinstance(self.version_bump_type, str):
+            raise ValueError(f"version_bump_type must be an event type name, got {self.version_bump_type!r}")
+        for name in ("rate_429", "rate_5xx", "rate_timeout", "malformed_rate", "extra_field_rate"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
@@ -240,9 +245,25 @@ class MarketplaceSimulator:
                 kind = MALFORMED_KINDS[n % len(MALFORMED_KINDS)]
                 malformed[index] = _malform(self.population.records[index], kind, n // len(MALFORMED_KINDS))
                 by_kind[kind].append(event_id)
+        drifted: dict[int, bytes] = {}
+        bump = f"{faults.version_bump_type}.v1" if faults.version_bump_type else None
+        if faults.extra_field_rate > 0 or bump:
+            for index, (_, event_id, seq) in enumerate(self.population.positions):
+                record = self.population.records[index]
+                extra = _unit_hash(faults.seed, "drift", event_id, seq) < faults.extra_field_rate
+                if index in malformed or not (extra or record["type"] == bump):
+                    continue
+                changed = orjson.loads(self._serialized[index])
+                if extra:
+                    changed["x_release"] = "2026.11"
+                    changed["data"] = {**changed["data"], "x_confidence": 0.9}
+                if record["type"] == bump:
+                    changed["type"] = f"{faults.version_bump_type}.v2"
+                drifted[index] = orjson.dumps(changed)
         with self._lock:
             self.faults = faults
-            self._malformed = malformed
+            self._malformed = {**drifted, **malformed}
+            self._drifted = sorted(drifted)
             self._malformed_by_kind = by_kind
             self._attempts: dict[str, int] = {}
             self._consecutive: dict[str, int] = {}
@@ -309,6 +330,7 @@ class MarketplaceSimulator:
             by_kind = {kind: list(ids) for kind, ids in self._malformed_by_kind.items()}
             served = dict(self._served)
             faults = self.faults.to_dict()
+            drifted = len(self._drifted)
         malformed_ids = [event_id for ids in by_kind.values() for event_id in ids]
         population = self.population.stats()
         return {
@@ -330,6 +352,7 @@ class MarketplaceSimulator:
                 "5xx": served.get("5xx", 0),
                 "timeout": served.get("timeout", 0),
             },
+            "drifted": drifted,
             "faults": faults,
             "window": {"start": population["start"], "end": population["end"], "seed": population["seed"]},
         }
