@@ -48,7 +48,7 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "How Spark reaches S3: 'arrow' (a Spark Python Data Source over pyarrow's S3 client, needs no jars) "
             "or 's3a' (Hadoop S3A; needs hadoop-aws on the cluster's classpath)."),
     Setting("HS_WAREHOUSE_TARGET", "duckdb", "dbt target that publishes the marts: 'duckdb' or 'postgres'."),
-    Setting("HS_DUCKDB_PATH", "", "DuckDB warehouse file; empty means $HS_HOME/warehouse/hiring_signals.duckdb."),
+    Setting("HS_DUCKDB_PATH", "", "DuckDB warehouse file; empty means $HS_HOME/warehouse/warehouse.duckdb."),
     Setting("HS_PG_HOST", "127.0.0.1", "PostgreSQL warehouse host (target 'postgres')."),
     Setting("HS_PG_PORT", "5432", "PostgreSQL warehouse port."),
     Setting("HS_PG_USER", "postgres", "PostgreSQL warehouse user."),
@@ -237,6 +237,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     except ValueError:
         raise ConfigError(f"HS_INGEST_END_DATE must be YYYY-MM-DD or empty, got {end_raw!r}") from None
 
+    duckdb_path = Path(_get(env, "HS_DUCKDB_PATH") or home / "warehouse" / "warehouse.duckdb").expanduser()
+    if duckdb_path.stem == _get(env, "HS_WAREHOUSE_SCHEMA"):
+        # DuckDB names the catalog after the file: "<name>.<table>" would be ambiguous in every query
+        raise ConfigError(f"HS_DUCKDB_PATH's file name {duckdb_path.name!r} must differ from HS_WAREHOUSE_SCHEMA "
+                          f"{duckdb_path.stem!r}: DuckDB could not tell the catalog from the schema in SQL")
     airflow_home = Path(_get(env, "AIRFLOW_HOME") or home / "airflow").expanduser()
     key_file = _get(env, "HS_PSEUDONYM_KEY_FILE")
     return Settings(
@@ -252,7 +257,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_s3_impl=spark_s3_impl,
         warehouse=WarehouseSettings(
             target=target,
-            duckdb_path=Path(_get(env, "HS_DUCKDB_PATH") or home / "warehouse" / "hiring_signals.duckdb").expanduser(),
+            duckdb_path=duckdb_path,
             pg_host=_get(env, "HS_PG_HOST"),
             pg_port=_int(env, "HS_PG_PORT"),
             pg_user=_get(env, "HS_PG_USER"),

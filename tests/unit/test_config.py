@@ -9,7 +9,7 @@ def test_embedded_defaults_point_at_loopback_services():
     assert s.s3.embedded is True
     assert s.s3.client_kwargs()["aws_access_key_id"] == "embedded"
     assert s.warehouse.target == "duckdb"
-    assert str(s.warehouse.duckdb_path) == "/tmp/hs/warehouse/hiring_signals.duckdb"
+    assert str(s.warehouse.duckdb_path) == "/tmp/hs/warehouse/warehouse.duckdb"
     assert s.spark_master == "local[*]"
     assert s.airflow_db_conn == "sqlite:////tmp/hs/airflow/airflow.db"
 
@@ -53,3 +53,8 @@ def test_describe_masks_secrets():
     rows = {name: value for name, value, _ in describe({"HS_PSEUDONYM_KEY": "supersecret", "HS_PG_PASSWORD": "pw"})}
     assert rows["HS_PSEUDONYM_KEY"] == "***"
     assert rows["HS_PG_PASSWORD"] == "***"
+
+
+def test_duckdb_file_named_like_the_schema_is_refused():
+    with pytest.raises(ConfigError, match="must differ from HS_WAREHOUSE_SCHEMA"):
+        load_settings({"HS_DUCKDB_PATH": "/tmp/x/hiring_signals.duckdb"})
