@@ -48,9 +48,12 @@ def ingest_api_source_dag(source: str, doc_md: str):
             from hiring_signals.config import load_settings
 
             result = pipeline.load(load_settings(), source, data_interval_start, data_interval_end)
+            # late_events / earliest_occurred_at tell listeners how far back the new knowledge reaches
             yield Metadata(raw_events, {"source": source, "interval_start": result["interval"]["start"],
                                         "interval_end": result["interval"]["end"], "batches": len(result["batches"]),
-                                        **result["counts"]})
+                                        "late_events": result["late_events"],
+                                        "earliest_occurred_at": result["earliest_occurred_at"],
+                                        "watermark": result["watermark"], **result["counts"]})
             return result
 
         load(extract())

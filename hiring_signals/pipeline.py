@@ -78,8 +78,45 @@ def load(settings: Settings, source: str, start: datetime, end: datetime) -> dic
     batches = [load_to_raw(lake, source, i, pseudonymiser, _to_envelope(settings, source))
                for i in daily_batches(start, end, settings.ingest_end_date)]
     totals = {k: sum(b["counts"][k] for b in batches) for k in ("received", "accepted", "duplicates", "quarantined")}
+    state = advance_ingest_state(lake, source)
     return {"source": source, "interval": {"start": start.isoformat(), "end": end.isoformat()},
-            "batches": [b["batch_id"] for b in batches], "counts": totals}
+            "batches": [b["batch_id"] for b in batches], "counts": totals,
+            "late_events": sum(b["late_events"] for b in batches),
+            "earliest_occurred_at": min((b["earliest_occurred_at"] for b in batches if b["earliest_occurred_at"]),
+                                        default=None),
+            "watermark": state["watermark"]}
+
+
+def advance_ingest_state(lake: Lake, source: str, attempts: int = 10) -> dict:
+    """Record the source's watermark (end of its gap-free committed history) in ops/state after a commit.
+
+    Called only once the run's batches are committed, so the watermark never runs ahead of what readers can
+    see; it is recomputed from the manifests (the truth) and written with a conditional PUT, so concurrent
+    runs of different intervals cannot overwrite each other's progress with a stale value.
+    """
+    from hiring_signals.storage.lake import PreconditionFailed, canonical_json
+
+    ref = layout.ingest_state_ref(lake, source)
+    for _ in range(attempts):
+        etag = lake.etag(ref)
+        intervals = committed_intervals(lake, source)
+        watermark = completeness_watermark(intervals)
+        state = {"source": source, "watermark": watermark.isoformat() if watermark else None,
+                 "committed_batches": len(intervals),
+                 "first_interval_start": intervals[0].start.isoformat() if intervals else None,
+                 "last_interval_end": max(i.end for i in intervals).isoformat() if intervals else None,
+                 "gaps": [i.start.isoformat() for a, i in zip(intervals, intervals[1:]) if i.start > a.end]}
+        try:
+            lake.put_if(ref, canonical_json(state), etag=etag, content_type="application/json")
+            return state
+        except PreconditionFailed:
+            continue
+    raise RuntimeError(f"could not update {ref.uri}: {attempts} concurrent updates in a row")
+
+
+def ingest_state(lake: Lake, source: str) -> dict | None:
+    ref = layout.ingest_state_ref(lake, source)
+    return lake.get_json(ref) if lake.exists(ref) else None
 
 
 # --- completeness and as-of dates -----------------------------------------------------------------------

@@ -10,6 +10,7 @@
   feeds/candidate-signals/v1/as_of_date=D/part-*.ndjson.gz          the ATS feed (feeds bucket)
   feeds/candidate-signals/v1/_manifests/as_of_date=D.json, LATEST.json
   ops/validations/<suite>/<batch>.json                              Great Expectations results
+  ops/state/ingest/source=S.json                                    per-source watermark, advanced after commits
 S = source, D = YYYY-MM-DD, I = data interval key (20260501T000000Z_20260502T000000Z).
 """
 
@@ -70,3 +71,7 @@ def feed_latest_ref(lake: Lake) -> ObjectRef:
 
 def validation_result_ref(lake: Lake, suite: str, batch: str) -> ObjectRef:
     return lake.ref("ops", f"validations/{suite}/{batch}.json")
+
+
+def ingest_state_ref(lake: Lake, source: str) -> ObjectRef:
+    return lake.ref("ops", f"state/ingest/source={source}.json")

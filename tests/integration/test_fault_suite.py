@@ -435,3 +435,33 @@ def test_a_shuffled_partly_duplicated_stream_lands_the_same_raw_zone(data, lake,
     assert set(dirty) == set(clean)
     load_to_raw(lake, "marketplace", interval, pseudonymiser, to_envelope, records=property_stream)
     assert snapshot(lake, "raw", "quarantine") == clean
+
+
+# --- durable per-source watermark ---------------------------------------------------------------------------
+
+def test_the_watermark_advances_only_over_committed_gap_free_history(hs_env, population):
+    from hiring_signals import pipeline
+    from hiring_signals.config import load_settings
+
+    with MarketplaceSimulator(population) as sim:
+        settings = load_settings({**hs_env, "HS_MARKETPLACE_URL": sim.url})
+        lake = Lake(settings.s3)
+        lake.ensure_buckets()
+
+        def run(n: int) -> dict:
+            pipeline.extract(settings, "marketplace", day(n).start, day(n).end)
+            return pipeline.load(settings, "marketplace", day(n).start, day(n).end)
+
+        assert run(0)["watermark"] == day(0).end.isoformat()
+        assert run(2)["watermark"] == day(0).end.isoformat()  # day 1 missing: the watermark waits
+        state = pipeline.ingest_state(lake, "marketplace")
+        assert state["gaps"] == [day(2).start.isoformat()] and state["committed_batches"] == 2
+        # a failed run (source down) commits nothing and leaves the state as it was
+        sim.set_faults(FaultConfig(rate_5xx=1.0, max_consecutive_faults=1000))
+        failing = load_settings({**hs_env, "HS_MARKETPLACE_URL": sim.url, "HS_HTTP_MAX_ATTEMPTS": "2"})
+        with pytest.raises(SourceUnavailable):
+            pipeline.extract(failing, "marketplace", day(1).start, day(1).end)
+        assert pipeline.ingest_state(lake, "marketplace") == state
+        sim.set_faults(FaultConfig())
+        assert run(1)["watermark"] == day(2).end.isoformat()
+    assert pipeline.ingest_state(lake, "marketplace")["gaps"] == []
