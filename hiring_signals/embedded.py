@@ -118,3 +118,15 @@ def start_marketplace_simulator(port: int, log_dir: Path, *, seed: int, candidat
     proc = launch("marketplace_simulator", argv, log_dir, pid_dir=pid_dir)
     wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=120, process=proc.process, log_path=proc.log_path)
     return proc
+
+
+def start_gig_simulator(port: int, log_dir: Path, *, seed: int, candidates: int, employers: int,
+                        start: str, end: str, extra_args: list[str] | None = None,
+                        pid_dir: Path | None = None) -> ManagedProcess:
+    """The gig platform simulator; the same seed, sizes and window as the marketplace's share its people."""
+    argv = [sys.executable, "-m", "hiring_signals.simulators.gig", "--host", "127.0.0.1", "--port", str(port),
+            "--seed", str(seed), "--candidates", str(candidates), "--employers", str(employers),
+            "--start", start, "--end", end, *(extra_args or [])]
+    proc = launch("gig_simulator", argv, log_dir, pid_dir=pid_dir)
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=120, process=proc.process, log_path=proc.log_path)
+    return proc

@@ -30,6 +30,7 @@ class ApiSource:
 
 API_SOURCES: dict[str, ApiSource] = {
     "marketplace": ApiSource("marketplace", "hiring_signals.sources.marketplace"),
+    "gig": ApiSource("gig", "hiring_signals.sources.gig"),
 }
 
 

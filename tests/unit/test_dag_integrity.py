@@ -52,7 +52,7 @@ def dagbag(tmp_path_factory):
 
 def test_no_import_errors(dagbag):
     assert dagbag["errors"] == {}
-    assert set(dagbag["dags"]) == {"hs_ingest_marketplace", "hs_build_signals", "hs_publish_warehouse"}
+    assert set(dagbag["dags"]) == {"hs_ingest_marketplace", "hs_ingest_gig", "hs_build_signals", "hs_publish_warehouse"}
 
 
 def test_parsing_does_no_heavy_work(dagbag):
@@ -69,14 +69,17 @@ def test_every_task_retries(dagbag):
 def test_stages_are_wired_by_assets(dagbag):
     dags = dagbag["dags"]
     assert dags["hs_ingest_marketplace"]["tasks"]["load"]["outlets"] == ["raw_events__marketplace"]
+    assert dags["hs_ingest_gig"]["tasks"]["load"]["outlets"] == ["raw_events__gig"]
     assert dags["hs_build_signals"]["schedule_assets"] == ["raw_events__marketplace"]
     assert dags["hs_build_signals"]["tasks"]["build_candidate_signals"]["outlets"] == ["curated_candidate_signals"]
     assert dags["hs_publish_warehouse"]["schedule_assets"] == ["curated_candidate_signals"]
     assert dags["hs_publish_warehouse"]["tasks"]["export_feed"]["outlets"] == ["feed_candidate_signals_v1"]
 
 
-def test_ingestion_is_interval_based_and_bounded(dagbag):
-    ingest = dagbag["dags"]["hs_ingest_marketplace"]
+@pytest.mark.parametrize("dag_id", ["hs_ingest_marketplace", "hs_ingest_gig"])
+def test_ingestion_is_interval_based_and_bounded(dagbag, dag_id):
+    ingest = dagbag["dags"][dag_id]
     assert ingest["timetable"] == "DeltaDataIntervalTimetable"
     assert ingest["catchup"] is False  # history comes in by backfill, on purpose
+    assert set(ingest["tasks"]) == {"extract", "load"}
     assert dagbag["dags"]["hs_publish_warehouse"]["max_active_runs"] == 1  # DuckDB has one writer
