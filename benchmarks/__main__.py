@@ -2,7 +2,9 @@
 
   parse      orjson.loads of each record (the floor: what any JSON pipeline pays)
   normalise  orjson.loads + source mapping + contract v1 validation + pseudonymisation (per event)
-  land       load_to_raw into the embedded S3 endpoint: normalise, dedupe, GX gate, Parquet, commit
+  land       load_to_raw into the embedded S3 endpoint over HTTP: normalise, dedupe, GX gate, Parquet, commit;
+             once as seven daily batches (nightly shape) and once as one batch of the same events, which
+             separates the fixed per-batch cost (GX checkpoint, manifest commit) from the per-event cost
 """
 
 from __future__ import annotations
@@ -17,51 +19,65 @@ import orjson
 
 from hiring_signals.contract import Normaliser
 from hiring_signals.identity import Pseudonymiser
+from hiring_signals.simulators import gig
 from hiring_signals.simulators.marketplace import generate
-from hiring_signals.sources.marketplace import to_envelope
+from hiring_signals.sources import gig as gig_source
+from hiring_signals.sources.marketplace import to_envelope as marketplace_envelope
 
 ROUNDS = 5
+START, END = date(2026, 5, 1), date(2026, 7, 1)
 
 
-def _median_rate(n: int, fn) -> tuple[float, float]:
+def _median(fn) -> float:
     times = []
     for _ in range(ROUNDS):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
-    return n / med, med
+    return statistics.median(times)
+
+
+def _row(label: str, n: int, seconds: float, parse_rate: float | None) -> str:
+    rate = n / seconds
+    ratio = f"{parse_rate / rate:>9.1f}x" if parse_rate else f"{'1.0x':>10}"
+    return f"{label:<52}{n:>9,}{rate:>12,.0f}{seconds:>10.3f}{ratio}"
 
 
 def main() -> None:
-    start, end = date(2026, 5, 1), date(2026, 7, 1)
-    population = generate(seed=7, start=start, end=end, candidates=3000, employers=300)
-    lines = [orjson.dumps(r) for r in population.records]
-    n = len(lines)
     pseudonymiser = Pseudonymiser(b"b" * 32)
-    ingested_at = datetime.combine(end, datetime.min.time(), tzinfo=timezone.utc)
+    ingested_at = datetime.combine(END, datetime.min.time(), tzinfo=timezone.utc)
+    market = generate(seed=7, start=START, end=END, candidates=3000, employers=300)
+    gig_pop = gig.generate(seed=7, start=START, end=END, candidates=3000, employers=300)
+    sources = {
+        "marketplace": ([orjson.dumps(r) for r in market.records], marketplace_envelope),
+        "gig (API v1)": ([orjson.dumps(gig.render(r, "1")) for r in gig_pop.records], gig_source.GigMapper("1").to_envelope),
+    }
+    print(f"\nIngestion throughput, {START}..{END} (seed 7, 3000 candidates); median of {ROUNDS} rounds, side by side\n")
+    print(f"{'step':<52}{'events':>9}{'events/s':>12}{'median s':>10}{'vs parse':>10}")
+    for name, (lines, to_envelope) in sources.items():
+        def parse():
+            for line in lines:
+                orjson.loads(line)
 
-    def parse():
-        for line in lines:
-            orjson.loads(line)
+        def normalise():
+            normaliser = Normaliser(name.split()[0], "bench", ingested_at, pseudonymiser)
+            for line in lines:
+                normaliser.normalise(to_envelope(orjson.loads(line)))
 
-    def normalise():
-        normaliser = Normaliser("marketplace", "bench", ingested_at, pseudonymiser)
-        for line in lines:
-            normaliser.normalise(to_envelope(orjson.loads(line)))
-
-    parse_rate, parse_s = _median_rate(n, parse)
-    norm_rate, norm_s = _median_rate(n, normalise)
-    land_rate, land_s, land_n = _land(population, start)
-    print(f"\n{n} marketplace events (seed 7, 3000 candidates, {start}..{end}); median of {ROUNDS} rounds\n")
-    print(f"{'step':<34}{'events/s':>12}{'median s':>10}{'vs parse':>10}")
-    print(f"{'orjson parse only':<34}{parse_rate:>12,.0f}{parse_s:>10.2f}{1:>10.1f}")
-    print(f"{'parse + map + validate + pseudonymise':<34}{norm_rate:>12,.0f}{norm_s:>10.2f}{parse_rate / norm_rate:>10.1f}")
-    print(f"{'land in S3 (load_to_raw, 1 day x7)':<34}{land_rate:>12,.0f}{land_s:>10.2f}{parse_rate / land_rate:>10.1f}")
-    print(f"\nland: {land_n} events over 7 daily batches into moto_server over HTTP, incl. GX gate and commit")
+        parse_s = _median(parse)
+        norm_s = _median(normalise)
+        parse_rate = len(lines) / parse_s
+        print(_row(f"{name}: orjson parse only", len(lines), parse_s, None))
+        print(_row(f"{name}: parse + map + validate + pseudonymise", len(lines), norm_s, parse_rate))
+    daily_s, one_s, landed = _land(market)
+    market_parse_rate = len(sources["marketplace"][0]) / _median(lambda: [orjson.loads(l) for l in sources["marketplace"][0]])
+    print(_row("marketplace: land in S3, 7 daily batches", landed, daily_s, market_parse_rate))
+    print(_row("marketplace: land in S3, the same as 1 batch", landed, one_s, market_parse_rate))
+    print("\nland = load_to_raw into moto_server over HTTP (normalise, dedupe, GX raw gate, Parquet, manifest commit);"
+          "\nthe gap between its two rows is the fixed cost per batch, mostly the GX checkpoint.")
 
 
-def _land(population, start: date):
+def _land(population) -> tuple[float, float, int]:
     from hiring_signals.config import load_settings
     from hiring_signals.embedded import free_port, start_moto
     from hiring_signals.ingest import load_to_raw
@@ -76,16 +92,23 @@ def _land(population, start: date):
             lake.ensure_buckets()
             pseudonymiser = Pseudonymiser(b"b" * 32)
             days = []
-            for d in range(7):
-                s = datetime.combine(start + timedelta(days=d), datetime.min.time(), tzinfo=timezone.utc)
+            for d in range(35, 42):  # a week in June, when the population is in full swing
+                s = datetime.combine(START + timedelta(days=d), datetime.min.time(), tzinfo=timezone.utc)
                 interval = Interval(s, s + timedelta(days=1))
                 lo, hi = population.window(int(s.timestamp() * 1e6), int(interval.end.timestamp() * 1e6))
                 days.append((interval, population.records[lo:hi]))
-            load_to_raw(lake, "marketplace", days[0][0], pseudonymiser, to_envelope, records=days[0][1])  # warm GX
-            total = sum(len(r) for _, r in days)
-            rate, med = _median_rate(total, lambda: [load_to_raw(lake, "marketplace", i, pseudonymiser, to_envelope,
-                                                                 records=r) for i, r in days])
-            return rate, med, total
+            week = Interval(days[0][0].start, days[-1][0].end)
+            week_records = [r for _, r in days for r in r]
+
+            def land_daily():
+                for interval, records in days:
+                    load_to_raw(lake, "marketplace", interval, pseudonymiser, marketplace_envelope, records=records)
+
+            def land_once():
+                load_to_raw(lake, "marketplace", week, pseudonymiser, marketplace_envelope, records=week_records)
+
+            land_once()  # warm GX and the connection pool
+            return _median(land_daily), _median(land_once), len(week_records)
         finally:
             moto.stop()
 

@@ -1,7 +1,7 @@
 """`make demo`: the whole pipeline on embedded defaults, run by a real Airflow scheduler.
 
-Starts moto_server (S3), the marketplace simulator and Airflow (API server, scheduler, DAG processor),
-backfills the ingestion DAG over the simulator's history, lets the Asset-triggered Spark and warehouse DAGs
+Starts moto_server (S3), the marketplace and gig platform simulators and Airflow (API server, scheduler, DAG
+processor, triggerer), backfills the API ingestion DAGs over the simulators' history, lets the Asset-triggered Spark and warehouse DAGs
 follow on their own, then prints what happened and where to look next.
 """
 
@@ -17,11 +17,14 @@ from urllib.parse import urlparse
 from hiring_signals.airflow_local import LocalAirflow
 from hiring_signals.config import Settings, load_settings
 from hiring_signals.contract.curated_schema import SIGNALS
-from hiring_signals.embedded import port_is_open, start_marketplace_simulator, start_moto, stop_pid_files
+from hiring_signals.embedded import (port_is_open, start_gig_simulator, start_marketplace_simulator, start_moto,
+                                    stop_pid_files)
 from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
 
-DAG_IDS = ["hs_ingest_marketplace", "hs_build_signals", "hs_publish_warehouse"]
+API_SOURCES = ["marketplace", "gig"]
+INGEST_DAGS = [f"hs_ingest_{source}" for source in API_SOURCES]
+DAG_IDS = [*INGEST_DAGS, "hs_build_signals", "hs_publish_warehouse"]
 MARTS = ["dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily"]
 
 
@@ -49,6 +52,7 @@ def demo_env(scenario: DemoScenario) -> dict[str, str]:
     env.setdefault("HS_INGEST_START_DATE", scenario.start.isoformat())
     env.setdefault("HS_INGEST_END_DATE", scenario.end.isoformat())
     env.setdefault("HS_INGEST_INTERVAL_DAYS", str(scenario.interval_days))
+    env.setdefault("HS_SOURCES", ",".join(API_SOURCES))
     return env
 
 
@@ -71,8 +75,10 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
         settings.warehouse.duckdb_path.unlink(missing_ok=True)
     shutil.rmtree(log_dir, ignore_errors=True)
 
-    s3_port, sim_port = _port(settings.s3.endpoint_url or ""), _port(settings.marketplace_url)
-    for name, port in (("S3 endpoint", s3_port), ("marketplace simulator", sim_port), ("Airflow API", settings.airflow_api_port)):
+    s3_port, sim_port, gig_port = (_port(settings.s3.endpoint_url or ""), _port(settings.marketplace_url),
+                                   _port(settings.gig_url))
+    for name, port in (("S3 endpoint", s3_port), ("marketplace simulator", sim_port), ("gig simulator", gig_port),
+                       ("Airflow API", settings.airflow_api_port)):
         if port_is_open("127.0.0.1", port):
             raise SystemExit(f"port {port} for the {name} is taken by another program; set the HS_* URL/port to a free one")
 
@@ -87,6 +93,10 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
                                 employers=scenario.employers, start=scenario.start.isoformat(),
                                 end=scenario.end.isoformat(), pid_dir=run_dir,
                                 extra_args=["--malformed-rate", str(scenario.malformed_rate)])
+    print(f"starting the gig platform simulator on {settings.gig_url} (same seed and people, API v{settings.gig_api_version})")
+    start_gig_simulator(gig_port, log_dir, seed=scenario.seed, candidates=scenario.candidates,
+                        employers=scenario.employers, start=scenario.start.isoformat(), end=scenario.end.isoformat(),
+                        pid_dir=run_dir, extra_args=["--malformed-rate", str(scenario.malformed_rate)])
     airflow = LocalAirflow(settings, env, settings.airflow_api_port, log_dir, pid_dir=run_dir)
     print(f"starting Airflow (metadata DB: {settings.airflow_db_conn})")
     airflow.init_db()
@@ -94,11 +104,12 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
     airflow.wait_for_dags(DAG_IDS)
     last_day = scenario.end - timedelta(days=1)
     runs = -(-(scenario.end - scenario.start).days // scenario.interval_days)
-    airflow.backfill("hs_ingest_marketplace", f"{scenario.start}T00:00:00Z",
-                     f"{scenario.end - timedelta(days=scenario.interval_days)}T00:00:00Z",
-                     max_active_runs=scenario.backfill_parallelism)
-    print(f"backfilling hs_ingest_marketplace: {runs} runs of {scenario.interval_days} days, one batch per day; "
-          "Spark and dbt follow on Asset events")
+    for dag_id in INGEST_DAGS:
+        airflow.backfill(dag_id, f"{scenario.start}T00:00:00Z",
+                         f"{scenario.end - timedelta(days=scenario.interval_days)}T00:00:00Z",
+                         max_active_runs=scenario.backfill_parallelism // len(INGEST_DAGS) or 1)
+    print(f"backfilling {', '.join(INGEST_DAGS)}: {runs} runs of {scenario.interval_days} days each, one batch per "
+          "day; Spark and dbt follow on Asset events")
     try:
         wait_for_chain(airflow, settings, runs, last_day, timeout_s)
     except BaseException:
@@ -121,7 +132,7 @@ def wait_for_chain(airflow: LocalAirflow, settings: Settings, runs_expected: int
         failed = airflow.failed_tasks(DAG_IDS) if any(r["state"] == "failed" for rs in runs.values() for r in rs) else []
         if failed:
             raise SystemExit("the pipeline failed in: " + "; ".join(failed))
-        ingested = sum(r["state"] == "success" for r in runs["hs_ingest_marketplace"])
+        ingested = min(sum(r["state"] == "success" for r in runs[d]) for d in INGEST_DAGS)
         latest = lake.get_json(layout.feed_latest_ref(lake))["as_of_date"] if lake.exists(layout.feed_latest_ref(lake)) else "-"
         active = sum(r["state"] not in {"success", "failed"} for rs in runs.values() for r in rs)
         line = (f"  ingest runs {ingested}/{runs_expected} | spark runs {len(runs['hs_build_signals'])} | "
@@ -160,18 +171,23 @@ def print_summary(settings: Settings, airflow: LocalAirflow, last_day: date, wal
             for reason, n in m["quarantine_reasons"].items():
                 reasons[reason] = reasons.get(reason, 0) + n
         passed = sum(m["validation"]["success"] for m in manifests)
+        late = sum(m.get("late_events", 0) for m in manifests)
         print(f"  {source:12s} batches {len(manifests):4d}  received {totals['received']:7d}  accepted {totals['accepted']:7d}"
               f"  duplicates {totals['duplicates']:5d}  quarantined {totals['quarantined']:5d}"
               f"  reconciles: {totals['received'] == totals['accepted'] + totals['duplicates'] + totals['quarantined']}")
         if reasons:
             print("    quarantine reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
-        print(f"    GX raw_events gate: {passed}/{len(manifests)} batches passed")
+        print(f"    late arrivals (occurred before their batch's day): {late}; "
+              f"GX raw_events gate: {passed}/{len(manifests)} batches passed")
     curated = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", last_day))
     validation = curated.get("validation", {})
     rows = curated["snapshot_rows"]
     print(f"\nSpark signals as of {last_day}: {rows['candidates']} candidates scored, {rows['candidate_signals']} signal "
           f"rows, {rows['engagements']} engagements, from {curated['inputs']['rows']} raw events in "
           f"{len(curated['inputs']['batches'])} batches")
+    for source, events in curated["inputs"].get("events", {}).items():
+        print(f"  {source:12s} raw rows {events['raw_rows']:7d} = distinct events {events['distinct_events']:7d}"
+              f" + redeliveries across days dropped {events['redeliveries_dropped']:5d}")
     print(f"  GX candidate_signals gate: {'passed' if validation.get('success') else 'FAILED'} "
           f"({validation.get('evaluated', '?')} expectations)")
     print(f"\nWarehouse ({settings.warehouse.target}, schema {schema}): {_last_dbt_build(airflow)}")

@@ -18,11 +18,12 @@ import pytest
 from hiring_signals.airflow_local import LocalAirflow
 from hiring_signals.config import load_settings
 from hiring_signals.contract.curated_schema import SIGNALS
-from hiring_signals.demo import DAG_IDS, wait_for_chain
+from hiring_signals.demo import API_SOURCES, DAG_IDS, INGEST_DAGS, wait_for_chain
 from hiring_signals.embedded import free_port
 from hiring_signals.identity import Pseudonymiser
 from hiring_signals.simulators.marketplace import FaultConfig, MarketplaceSimulator, generate, persona_expected_signals
 from hiring_signals.simulators.marketplace.personas import PERSONAS
+from hiring_signals.simulators import gig
 from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
 from hiring_signals.warehouse.loader import query, query_dicts
@@ -55,10 +56,14 @@ def chain(moto_endpoint, tmp_path_factory, request):
     simulator = MarketplaceSimulator(population, faults=FaultConfig(seed=1, malformed_rate=0.01, rate_429=0.05,
                                                                       retry_after_s=1))
     simulator.start()
+    gig_population = gig.generate(seed=23, start=START, end=START + timedelta(days=DAYS), candidates=90, employers=10)
+    gig_simulator = gig.GigSimulator(gig_population, faults=gig.FaultConfig(seed=2, malformed_rate=0.01))
+    gig_simulator.start()
     env = {
         "HS_HOME": str(home), "HS_S3_ENDPOINT_URL": moto_endpoint, "HS_LAKE_BUCKET": f"e2e-lake-{suffix}",
         "HS_FEEDS_BUCKET": f"e2e-feeds-{suffix}", "HS_PSEUDONYM_KEY": "e2e-key-" + "7" * 40,
-        "HS_MARKETPLACE_URL": simulator.url, "HS_INGEST_START_DATE": START.isoformat(),
+        "HS_MARKETPLACE_URL": simulator.url, "HS_GIG_URL": gig_simulator.url, "HS_SOURCES": ",".join(API_SOURCES),
+        "HS_INGEST_START_DATE": START.isoformat(),
         "HS_INGEST_END_DATE": (START + timedelta(days=DAYS)).isoformat(), "HS_SPARK_MASTER": "local[2]",
         "HS_DUCKDB_PATH": str(home / "warehouse.duckdb"), "HS_WAREHOUSE_SCHEMA": f"e2e_{suffix}",
         "HS_HTTP_MAX_ATTEMPTS": "6", "HS_PAGE_LIMIT": "100", "HS_INGEST_INTERVAL_DAYS": str(INTERVAL_DAYS),
@@ -71,19 +76,22 @@ def chain(moto_endpoint, tmp_path_factory, request):
     try:
         airflow.wait_for_dags(DAG_IDS)
         last_run = START + timedelta(days=DAYS - INTERVAL_DAYS)
-        airflow.backfill("hs_ingest_marketplace", f"{START}T00:00:00Z", f"{last_run}T00:00:00Z", max_active_runs=4)
+        for dag_id in INGEST_DAGS:
+            airflow.backfill(dag_id, f"{START}T00:00:00Z", f"{last_run}T00:00:00Z", max_active_runs=2)
         wait_for_chain(airflow, settings, RUNS, LAST_DAY, timeout_s=1500)
-        yield {"settings": settings, "airflow": airflow, "env": env, "population": population, "simulator": simulator}
+        yield {"settings": settings, "airflow": airflow, "env": env, "population": population, "simulator": simulator,
+               "gig_population": gig_population, "gig_simulator": gig_simulator}
     finally:
         airflow.stop()
         simulator.stop()
+        gig_simulator.stop()
 
 
 def test_every_dag_ran_green_and_downstream_was_asset_triggered(chain):
     airflow = chain["airflow"]
     assert airflow.failed_tasks(DAG_IDS) == []
-    ingest_runs = airflow.dag_runs("hs_ingest_marketplace")
-    assert sum(r["state"] == "success" for r in ingest_runs) == RUNS
+    for dag_id in INGEST_DAGS:
+        assert sum(r["state"] == "success" for r in airflow.dag_runs(dag_id)) == RUNS, dag_id
     for dag_id in ("hs_build_signals", "hs_publish_warehouse"):
         runs = airflow.dag_runs(dag_id)
         assert runs and all(r["run_type"] == "asset_triggered" for r in runs), runs
@@ -104,6 +112,13 @@ def test_counts_reconcile_across_every_batch(chain):
     quarantined = sum(m["counts"]["quarantined"] for m in manifests)
     stats = chain["simulator"].stats()
     assert quarantined == stats["malformed"]["total"] > 0
+
+    gig_manifests = read_manifests(lake, "raw", layout.raw_manifests_prefix("gig"))
+    assert len(gig_manifests) == DAYS
+    gig_counts = {k: sum(m["counts"][k] for m in gig_manifests) for k in ("received", "accepted", "duplicates", "quarantined")}
+    assert gig_counts["received"] == len(chain["gig_population"].records)
+    assert gig_counts["received"] == gig_counts["accepted"] + gig_counts["duplicates"] + gig_counts["quarantined"]
+    assert gig_counts["quarantined"] == chain["gig_simulator"].stats()["malformed"]["total"] > 0
 
 
 def test_published_signals_for_known_candidates(chain):
@@ -166,7 +181,7 @@ def wait_for_rerun(airflow, runs_before, rerun_day, timeout_s=900):
     while time.monotonic() < deadline:
         runs = {d: airflow.dag_runs(d) for d in DAG_IDS}
         rerun_done = ended(runs["hs_ingest_marketplace"], rerun_day) != ended(runs_before["hs_ingest_marketplace"], rerun_day)
-        downstream = all(len(runs[d]) > len(runs_before[d]) for d in DAG_IDS[1:])
+        downstream = all(len(runs[d]) > len(runs_before[d]) for d in DAG_IDS[len(INGEST_DAGS):])
         settled = all(r["state"] in {"success", "failed"} for rs in runs.values() for r in rs)
         if rerun_done and downstream and settled:
             assert airflow.failed_tasks(DAG_IDS) == []
