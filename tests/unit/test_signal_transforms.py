@@ -54,7 +54,7 @@ def spark():
 def frame(spark):
     def make(rows: list[dict]):
         names = raw_event_column_names()
-        return spark.createDataFrame([tuple(r[n] for n in names) for r in rows], raw_event_spark_ddl())
+        return spark.createDataFrame([tuple(r.get(n) for n in names) for r in rows], raw_event_spark_ddl())
     return make
 
 
