@@ -1,5 +1,5 @@
-"""A real Airflow 3 deployment on one machine: API server, scheduler and DAG processor as separate
-processes with the LocalExecutor, driven through the CLI and the REST API. The demo and the end-to-end test
+"""A real Airflow 3 deployment on one machine: API server, scheduler, DAG processor and triggerer as
+separate processes with the LocalExecutor, driven through the CLI and the REST API. The demo and the end-to-end test
 both use it, so the DAG chain is triggered the way production triggers it: by the scheduler, on Assets.
 
 This module runs Airflow as subprocesses and imports nothing from Airflow itself.
@@ -83,8 +83,10 @@ class LocalAirflow:
         self.cli("db", "migrate")
 
     def start(self) -> None:
+        # The triggerer runs deferred tasks' triggers and the AssetWatchers of event-driven DAGs (the SQS
+        # watcher of recruiter drops); without it those DAGs would never be triggered.
         for name, args in (("airflow-api-server", ["api-server"]), ("airflow-scheduler", ["scheduler"]),
-                           ("airflow-dag-processor", ["dag-processor"])):
+                           ("airflow-dag-processor", ["dag-processor"]), ("airflow-triggerer", ["triggerer"])):
             self.processes.append(launch(name, [str(BIN / "airflow"), *args], self.log_dir, env=self.env,
                                          pid_dir=self.pid_dir))
         api = self.processes[0]

@@ -19,8 +19,11 @@ from hiring_signals.config import Settings, load_settings
 from hiring_signals.contract.curated_schema import SIGNALS
 from hiring_signals.embedded import (port_is_open, start_gig_simulator, start_marketplace_simulator, start_moto,
                                     stop_pid_files)
+from hiring_signals.drops import reconcile as reconcile_drops
+from hiring_signals.simulators.recruiter_drops import replay as replay_recruiter_drops
 from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
+from hiring_signals.storage.notifications import ensure_drop_notifications
 
 API_SOURCES = ["marketplace", "gig"]
 INGEST_DAGS = [f"hs_ingest_{source}" for source in API_SOURCES]
@@ -86,6 +89,7 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
     print(f"starting moto_server (S3) on {settings.s3.endpoint_url}")
     start_moto(s3_port, log_dir, pid_dir=run_dir)
     Lake(settings.s3).ensure_buckets()
+    ensure_drop_notifications(settings)  # landing/drops/ object-created -> SQS, watched by hs_ingest_recruiter_drops
     print(f"starting the marketplace simulator on {settings.marketplace_url} "
           f"(seed {scenario.seed}, {scenario.candidates} candidates, {scenario.employers} employers, "
           f"{scenario.start} .. {scenario.end})")
@@ -102,6 +106,10 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
     airflow.init_db()
     airflow.start()
     airflow.wait_for_dags(DAG_IDS)
+    dropped = replay_recruiter_drops(settings, seed=scenario.seed, candidates=scenario.candidates,
+                                     employers=scenario.employers, start=scenario.start, end=scenario.end)
+    print(f"dropped {len(dropped.files)} recruiter agency files into s3://{settings.s3.lake_bucket}/landing/drops/ "
+          "(S3 notifies SQS; the AssetWatcher triggers hs_ingest_recruiter_drops)")
     last_day = scenario.end - timedelta(days=1)
     runs = -(-(scenario.end - scenario.start).days // scenario.interval_days)
     for dag_id in INGEST_DAGS:
@@ -179,6 +187,11 @@ def print_summary(settings: Settings, airflow: LocalAirflow, last_day: date, wal
             print("    quarantine reasons: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
         print(f"    late arrivals (occurred before their batch's day): {late}; "
               f"GX raw_events gate: {passed}/{len(manifests)} batches passed")
+    recruiter = reconcile_drops(lake)
+    print(f"  {'recruiter':12s} files   {recruiter['files']:4d}  received {recruiter['received']:7d}  accepted "
+          f"{recruiter['accepted']:7d}  duplicates {recruiter['duplicates']:5d}  quarantined {recruiter['quarantined']:5d}"
+          f"  not ingested yet: {recruiter['pending']}  (event-driven file drops; reasons: "
+          f"{', '.join(f'{k} {v}' for k, v in recruiter['quarantine_reasons'].items()) or 'none'})")
     curated = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", last_day))
     validation = curated.get("validation", {})
     rows = curated["snapshot_rows"]

@@ -52,7 +52,8 @@ def dagbag(tmp_path_factory):
 
 def test_no_import_errors(dagbag):
     assert dagbag["errors"] == {}
-    assert set(dagbag["dags"]) == {"hs_ingest_marketplace", "hs_ingest_gig", "hs_build_signals", "hs_publish_warehouse"}
+    assert set(dagbag["dags"]) == {"hs_ingest_marketplace", "hs_ingest_gig", "hs_build_signals", "hs_publish_warehouse",
+                                   "hs_ingest_recruiter_drops"}
 
 
 def test_parsing_does_no_heavy_work(dagbag):
@@ -83,3 +84,11 @@ def test_ingestion_is_interval_based_and_bounded(dagbag, dag_id):
     assert ingest["catchup"] is False  # history comes in by backfill, on purpose
     assert set(ingest["tasks"]) == {"extract", "load"}
     assert dagbag["dags"]["hs_publish_warehouse"]["max_active_runs"] == 1  # DuckDB has one writer
+
+
+def test_recruiter_drops_are_event_driven(dagbag):
+    drops = dagbag["dags"]["hs_ingest_recruiter_drops"]
+    assert drops["timetable"] == "AssetOrTimeSchedule"  # notifications, plus a daily sweep for lost ones
+    assert drops["schedule_assets"] == ["landing_recruiter_drops"]
+    assert drops["tasks"]["ingest"]["outlets"] == ["raw_events__recruiter"]
+    assert drops["max_active_runs"] == 1 and drops["catchup"] is False
