@@ -67,8 +67,10 @@ def test_landed_drops_trigger_the_dag_through_the_sqs_watcher(hs_env, tmp_path):
         wait_for(lambda: queue_depth(sqs, url) == 0, 120, "the SQS watcher consuming the s3:TestEvent")
 
         # the daily sweep's first run (catchup off: the latest 03:00 tick) has nothing to do yet; let it finish
-        wait_for(lambda: all(r["state"] in {"success", "failed"} for r in airflow.dag_runs(DAG_ID)), 60,
-                 "the start-up run settled")
+        # (all() of no runs is True: wait for the run to exist, or on a busy machine it can start after the upload
+        # and sweep the files before the watcher's events do)
+        wait_for(lambda: (runs := airflow.dag_runs(DAG_ID)) and all(r["state"] in {"success", "failed"} for r in runs),
+                 90, "the start-up run settled")
         upload(lake, drop_set.files)
 
         def settled():
