@@ -1,6 +1,6 @@
 """Builds the curated candidate signals with Spark whenever new raw batches land.
 
-Triggered by the raw_events Assets. The as-of date is the latest day for which every configured source has
+Triggered by the raw_events Assets of every source (pulled APIs and recruiter file drops). The as-of date is the latest day for which every configured source has
 committed every interval, so an out-of-order backfill never yields a snapshot missing a day.
 Emits curated_candidate_signals with the as-of date.
 """
@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import Metadata, dag, task
 
-from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SOURCES, any_of, raw_events_asset
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, DROP_SOURCES, SOURCES, any_of, raw_events_asset
 
 
 @dag(
     dag_id="hs_build_signals",
-    schedule=any_of([raw_events_asset(s) for s in SOURCES]),
+    schedule=any_of([raw_events_asset(s) for s in (*SOURCES, *DROP_SOURCES)]),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,

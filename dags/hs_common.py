@@ -15,6 +15,9 @@ _settings = load_settings()
 LAKE = _settings.s3.lake_bucket
 FEEDS = _settings.s3.feeds_bucket
 SOURCES = _settings.sources
+# Event-driven file-drop sources: no data intervals, so they never gate an as-of date, but their batches are
+# read by the signal job and new ones trigger it.
+DROP_SOURCES = ("recruiter",)
 INGEST_START_DATE = _settings.ingest_start_date
 INGEST_END_DATE = _settings.ingest_end_date
 INGEST_INTERVAL_DAYS = _settings.ingest_interval_days

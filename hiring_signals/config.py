@@ -57,8 +57,9 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("HS_WAREHOUSE_SCHEMA", "hiring_signals",
             "Schema the marts are published in; staging/intermediate go to <schema>_staging/_intermediate, "
             "loaded curated data to <schema>_landing."),
-    Setting("HS_SOURCES", "marketplace",
-            "Comma-separated sources whose raw data must be complete before signals are published for a date."),
+    Setting("HS_SOURCES", "marketplace,gig",
+            "Comma-separated pulled (data-interval) sources whose raw data must be complete before signals are published "
+            "for a date. Event-driven recruiter drops never gate a date; the signal job reads those received by then."),
     Setting("HS_MARKETPLACE_URL", "http://127.0.0.1:9471", "Base URL of the micro-internship marketplace API (the simulator by default)."),
     Setting("HS_MARKETPLACE_TOKEN", "", "Bearer token for the marketplace API, if it needs one.", secret=True),
     Setting("HS_GIG_URL", "http://127.0.0.1:9472", "Base URL of the gig / freelance platform API (the simulator by default)."),
@@ -66,6 +67,9 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("HS_GIG_API_VERSION", "2", "Gig platform API version to request ('1' or '2'; a field was renamed between them)."),
     Setting("HS_RECRUITER_QUEUE", "hs-recruiter-drops",
             "SQS queue (name or URL) receiving the lake bucket's object-created notifications for landing/drops/."),
+    Setting("HS_SIGNAL_HALF_LIFE_DAYS", "180",
+            "Half-life, in days, of the recency weight of mentor feedback in the rubric signals (a review this old "
+            "counts half as much as a fresh one). Recorded in every rubric signal's explanation and the curated manifest."),
     Setting("HS_HTTP_MAX_ATTEMPTS", "6", "Attempts per HTTP request before a source pull fails."),
     Setting("HS_HTTP_TIMEOUT_S", "30", "Per-request timeout against source APIs, seconds."),
     Setting("HS_PAGE_LIMIT", "500", "Records asked for per API page."),
@@ -193,6 +197,7 @@ class Settings:
     airflow_home: Path
     airflow_db_conn: str
     airflow_api_port: int
+    signal_half_life_days: float
     _pseudonym_key: str | None = field(repr=False, default=None)
     _pseudonym_key_file: Path | None = field(repr=False, default=None)
 
@@ -242,6 +247,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         # DuckDB names the catalog after the file: "<name>.<table>" would be ambiguous in every query
         raise ConfigError(f"HS_DUCKDB_PATH's file name {duckdb_path.name!r} must differ from HS_WAREHOUSE_SCHEMA "
                           f"{duckdb_path.stem!r}: DuckDB could not tell the catalog from the schema in SQL")
+    half_life_raw = _get(env, "HS_SIGNAL_HALF_LIFE_DAYS")
+    try:
+        half_life = float(half_life_raw)
+    except ValueError:
+        half_life = float("nan")
+    if not half_life > 0 or half_life == float("inf"):
+        raise ConfigError(f"HS_SIGNAL_HALF_LIFE_DAYS must be a positive number of days, got {half_life_raw!r}")
     airflow_home = Path(_get(env, "AIRFLOW_HOME") or home / "airflow").expanduser()
     key_file = _get(env, "HS_PSEUDONYM_KEY_FILE")
     return Settings(
@@ -281,6 +293,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         airflow_home=airflow_home,
         airflow_db_conn=_get(env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"sqlite:///{airflow_home / 'airflow.db'}",
         airflow_api_port=_int(env, "HS_AIRFLOW_API_PORT"),
+        signal_half_life_days=half_life,
         _pseudonym_key=env.get("HS_PSEUDONYM_KEY") or None,
         _pseudonym_key_file=Path(key_file).expanduser() if key_file else home / "secrets" / "pseudonym.key",
     )

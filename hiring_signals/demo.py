@@ -19,7 +19,7 @@ from hiring_signals.config import Settings, load_settings
 from hiring_signals.contract.curated_schema import SIGNALS
 from hiring_signals.embedded import (port_is_open, start_gig_simulator, start_marketplace_simulator, start_moto,
                                     stop_pid_files)
-from hiring_signals.drops import reconcile as reconcile_drops
+from hiring_signals.drops import pending_keys as pending_drops, reconcile as reconcile_drops
 from hiring_signals.simulators.recruiter_drops import replay as replay_recruiter_drops
 from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
@@ -27,7 +27,7 @@ from hiring_signals.storage.notifications import ensure_drop_notifications
 
 API_SOURCES = ["marketplace", "gig"]
 INGEST_DAGS = [f"hs_ingest_{source}" for source in API_SOURCES]
-DAG_IDS = [*INGEST_DAGS, "hs_build_signals", "hs_publish_warehouse"]
+DAG_IDS = [*INGEST_DAGS, "hs_ingest_recruiter_drops", "hs_build_signals", "hs_publish_warehouse"]
 MARTS = ["dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily"]
 
 
@@ -148,7 +148,8 @@ def wait_for_chain(airflow: LocalAirflow, settings: Settings, runs_expected: int
         if line != last_line:
             print(line, flush=True)
             last_line = line
-        if ingested >= runs_expected and latest == last_day.isoformat() and active == 0:
+        if ingested >= runs_expected and latest == last_day.isoformat() and active == 0 \
+                and not pending_drops(lake):
             return
         time.sleep(5)
     raise SystemExit(f"the pipeline did not finish within {timeout_s:.0f}s")

@@ -24,6 +24,9 @@ from hiring_signals.identity import Pseudonymiser
 from hiring_signals.simulators.marketplace import FaultConfig, MarketplaceSimulator, generate, persona_expected_signals
 from hiring_signals.simulators.marketplace.personas import PERSONAS
 from hiring_signals.simulators import gig
+from hiring_signals import drops
+from hiring_signals.simulators.recruiter_drops import DropFaults, generate as generate_drops, upload as upload_drops
+from hiring_signals.storage.notifications import ensure_drop_notifications
 from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
 from hiring_signals.warehouse.loader import query, query_dicts
@@ -66,21 +69,26 @@ def chain(moto_endpoint, tmp_path_factory, request):
         "HS_INGEST_START_DATE": START.isoformat(),
         "HS_INGEST_END_DATE": (START + timedelta(days=DAYS)).isoformat(), "HS_SPARK_MASTER": "local[2]",
         "HS_DUCKDB_PATH": str(home / "warehouse.duckdb"), "HS_WAREHOUSE_SCHEMA": f"e2e_{suffix}",
-        "HS_HTTP_MAX_ATTEMPTS": "6", "HS_PAGE_LIMIT": "100", "HS_INGEST_INTERVAL_DAYS": str(INTERVAL_DAYS),
+        "HS_RECRUITER_QUEUE": f"e2e-drops-{suffix}", "HS_HTTP_MAX_ATTEMPTS": "6", "HS_PAGE_LIMIT": "100", "HS_INGEST_INTERVAL_DAYS": str(INTERVAL_DAYS),
     }
     settings = load_settings(env)
-    Lake(settings.s3).ensure_buckets()
+    lake = Lake(settings.s3)
+    lake.ensure_buckets()
+    ensure_drop_notifications(settings)
+    drop_set = generate_drops(population.candidates, seed=23, start=START, end=START + timedelta(days=DAYS), share=0.3,
+                              faults=DropFaults(duplicate_files=1, truncated_files=1, late_files=1))
     airflow = LocalAirflow(settings, env, free_port(), home / "logs")
     airflow.init_db()
     airflow.start()
     try:
         airflow.wait_for_dags(DAG_IDS)
         last_run = START + timedelta(days=DAYS - INTERVAL_DAYS)
+        upload_drops(lake, drop_set.files)  # S3 -> SQS -> AssetWatcher -> hs_ingest_recruiter_drops
         for dag_id in INGEST_DAGS:
             airflow.backfill(dag_id, f"{START}T00:00:00Z", f"{last_run}T00:00:00Z", max_active_runs=2)
         wait_for_chain(airflow, settings, RUNS, LAST_DAY, timeout_s=1500)
         yield {"settings": settings, "airflow": airflow, "env": env, "population": population, "simulator": simulator,
-               "gig_population": gig_population, "gig_simulator": gig_simulator}
+               "gig_population": gig_population, "gig_simulator": gig_simulator, "drop_set": drop_set}
     finally:
         airflow.stop()
         simulator.stop()
@@ -95,6 +103,8 @@ def test_every_dag_ran_green_and_downstream_was_asset_triggered(chain):
     for dag_id in ("hs_build_signals", "hs_publish_warehouse"):
         runs = airflow.dag_runs(dag_id)
         assert runs and all(r["run_type"] == "asset_triggered" for r in runs), runs
+    # recruiter drops arrive by S3 notification -> SQS -> AssetWatcher, not by schedule
+    assert any(r["run_type"] == "asset_triggered" for r in airflow.dag_runs("hs_ingest_recruiter_drops"))
 
 
 def test_counts_reconcile_across_every_batch(chain):
@@ -119,6 +129,13 @@ def test_counts_reconcile_across_every_batch(chain):
     assert gig_counts["received"] == len(chain["gig_population"].records)
     assert gig_counts["received"] == gig_counts["accepted"] + gig_counts["duplicates"] + gig_counts["quarantined"]
     assert gig_counts["quarantined"] == chain["gig_simulator"].stats()["malformed"]["total"] > 0
+
+    ledger = drops.reconcile(lake)  # every dropped file, ingested through the SQS watcher
+    drop_set = chain["drop_set"]
+    assert ledger["files"] == len(drop_set.files) and ledger["pending"] == 0
+    assert ledger["received"] == sum(f.rows for f in drop_set.files)
+    assert ledger["received"] == ledger["accepted"] + ledger["duplicates"] + ledger["quarantined"]
+    assert ledger["quarantine_reasons"] == {"truncated_row": 1}
 
 
 def test_published_signals_for_known_candidates(chain):
@@ -181,7 +198,7 @@ def wait_for_rerun(airflow, runs_before, rerun_day, timeout_s=900):
     while time.monotonic() < deadline:
         runs = {d: airflow.dag_runs(d) for d in DAG_IDS}
         rerun_done = ended(runs["hs_ingest_marketplace"], rerun_day) != ended(runs_before["hs_ingest_marketplace"], rerun_day)
-        downstream = all(len(runs[d]) > len(runs_before[d]) for d in DAG_IDS[len(INGEST_DAGS):])
+        downstream = all(len(runs[d]) > len(runs_before[d]) for d in ("hs_build_signals", "hs_publish_warehouse"))
         settled = all(r["state"] in {"success", "failed"} for rs in runs.values() for r in rs)
         if rerun_done and downstream and settled:
             assert airflow.failed_tasks(DAG_IDS) == []

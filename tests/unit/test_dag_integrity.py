@@ -71,7 +71,8 @@ def test_stages_are_wired_by_assets(dagbag):
     dags = dagbag["dags"]
     assert dags["hs_ingest_marketplace"]["tasks"]["load"]["outlets"] == ["raw_events__marketplace"]
     assert dags["hs_ingest_gig"]["tasks"]["load"]["outlets"] == ["raw_events__gig"]
-    assert dags["hs_build_signals"]["schedule_assets"] == ["raw_events__marketplace"]
+    assert dags["hs_build_signals"]["schedule_assets"] == ["raw_events__gig", "raw_events__marketplace",
+                                                           "raw_events__recruiter"]
     assert dags["hs_build_signals"]["tasks"]["build_candidate_signals"]["outlets"] == ["curated_candidate_signals"]
     assert dags["hs_publish_warehouse"]["schedule_assets"] == ["curated_candidate_signals"]
     assert dags["hs_publish_warehouse"]["tasks"]["export_feed"]["outlets"] == ["feed_candidate_signals_v1"]
