@@ -64,6 +64,7 @@ class LocalAirflow:
     pid_dir: Path | None = None
     dags_folder: Path | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
+    scheduler_restarts: int = 0
 
     def __post_init__(self):
         self.env = airflow_env(self.settings, api_port=self.api_port, hs_env=self.hs_env, dags_folder=self.dags_folder)
@@ -91,6 +92,32 @@ class LocalAirflow:
                                          pid_dir=self.pid_dir))
         api = self.processes[0]
         wait_for_http(f"{self.api}/monitor/health", timeout_s=180, process=api.process, log_path=api.log_path)
+
+    def ensure_scheduler_alive(self, stale_after_s: float = 90) -> bool:
+        """Restart the scheduler when its loop has died; True if it did.
+
+        On the embedded SQLite metadata DB a write race (e.g. a backfill created while the scheduler updates the
+        same DAG runs) can raise StaleDataError out of the scheduler loop; the process then stops heartbeating
+        but does not exit. A production deployment's supervisor restarts it; this is that supervisor.
+        """
+        from datetime import datetime, timezone
+
+        scheduler = next((p for p in self.processes if p.name == "airflow-scheduler"), None)
+        if scheduler is None:
+            return False
+        health = self.get("/monitor/health").get("scheduler", {})
+        beat = health.get("latest_scheduler_heartbeat")
+        age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat)).total_seconds() if beat else None
+        exited = scheduler.process.poll() is not None
+        if not exited and (health.get("status") == "healthy" or age is None or age < stale_after_s):
+            return False
+        scheduler.stop()
+        self.processes[self.processes.index(scheduler)] = launch(
+            "airflow-scheduler", [str(BIN / "airflow"), "scheduler"], self.log_dir, env=self.env, pid_dir=self.pid_dir)
+        self.scheduler_restarts += 1
+        print(f"  (restarted the Airflow scheduler: {'it exited' if exited else f'no heartbeat for {age:.0f}s'}; "
+              f"see {scheduler.log_path})", flush=True)
+        return True
 
     def stop(self) -> None:
         for proc in reversed(self.processes):

@@ -136,6 +136,7 @@ def wait_for_chain(airflow: LocalAirflow, settings: Settings, runs_expected: int
     deadline = time.monotonic() + timeout_s
     last_line = ""
     while time.monotonic() < deadline:
+        airflow.ensure_scheduler_alive()
         runs = {d: airflow.dag_runs(d) for d in DAG_IDS}
         failed = airflow.failed_tasks(DAG_IDS) if any(r["state"] == "failed" for rs in runs.values() for r in rs) else []
         if failed:
