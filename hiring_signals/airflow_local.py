@@ -93,7 +93,7 @@ class LocalAirflow:
         api = self.processes[0]
         wait_for_http(f"{self.api}/monitor/health", timeout_s=180, process=api.process, log_path=api.log_path)
 
-    def ensure_scheduler_alive(self, stale_after_s: float = 90) -> bool:
+    def ensure_scheduler_alive(self, stale_after_s: float = 45) -> bool:
         """Restart the scheduler when its loop has died; True if it did.
 
         On the embedded SQLite metadata DB a write race (e.g. a backfill created while the scheduler updates the
