@@ -136,6 +136,11 @@ def test_counts_reconcile_across_every_batch(chain):
     assert ledger["received"] == sum(f.rows for f in drop_set.files)
     assert ledger["received"] == ledger["accepted"] + ledger["duplicates"] + ledger["quarantined"]
     assert ledger["quarantine_reasons"] == {"truncated_row": 1}
+    # ... and read by the signal job: every accepted placement event, once
+    curated = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", LAST_DAY))
+    assert curated["inputs"]["sources"]["recruiter"]["batches"] == ledger["files"]
+    assert curated["inputs"]["events"]["recruiter"]["distinct_events"] == ledger["accepted"] > 0
+    assert curated["inputs"]["events"]["gig"]["distinct_events"] > 0
 
 
 def test_published_signals_for_known_candidates(chain):
