@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +37,7 @@ from hiring_signals.ingest import parquet_bytes
 from hiring_signals.pipeline import as_of_end as as_of_end_for
 from hiring_signals.pipeline import committed_intervals, completeness_watermark
 from hiring_signals.quality import GateFailed, enforce, validate
+from hiring_signals.drops import SOURCE as DROP_SOURCE, drop_manifests
 from hiring_signals.storage import Lake, StagedFile, canonical_json, commit_batch
 from hiring_signals.storage import layout
 from spark_jobs.candidate_signals import transforms as t
@@ -84,6 +85,16 @@ def plan_raw_inputs(lake: Lake, sources: tuple[str, ...], as_of_end: datetime) -
             "covered_until": watermark.isoformat() if watermark else None,
             "complete": watermark is not None and watermark >= as_of_end,
         }
+    # Recruiter file drops: event-driven, one batch per landed file, never gating completeness. Those received
+    # up to the day after as_of_end are read (a superset); known_as_of makes the exact bitemporal cut.
+    drop_batches = drop_manifests(lake, until=(as_of_end + timedelta(days=1)).date())
+    for manifest in drop_batches:
+        files = [f for f in manifest["files"] if f["zone"] == "raw"]
+        objects.extend(S3Object(f"{f['bucket']}/{f['key']}", int(f["bytes"])) for f in files)
+        batches.append({"batch_id": manifest["batch_id"], "source": DROP_SOURCE, "interval": None,
+                        "files": len(files), "rows": sum(int(f["rows"]) for f in files)})
+    if drop_batches:
+        per_source[DROP_SOURCE] = {"batches": len(drop_batches), "event_driven": True, "complete": True}
     return RawInputs(objects, batches, per_source)
 
 
