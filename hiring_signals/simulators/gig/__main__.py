@@ -8,21 +8,13 @@ then serves until SIGTERM or SIGINT and shuts down cleanly (exit status 0).
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-import threading
 from datetime import date
 
+from hiring_signals.simulators._http import add_fault_arguments, fault_settings, serve_until_signal
+from hiring_signals.simulators._http import parse_date as _date
 from hiring_signals.simulators.gig.population import generate
 from hiring_signals.simulators.gig.server import FaultConfig, GigSimulator
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,29 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--late-rate", type=float, default=0.04)
     p.add_argument("--duplicate-rate", type=float, default=0.015)
     p.add_argument("--retouch-rate", type=float, default=0.02)
-    p.add_argument("--rate-429", type=float, default=0.0)
-    p.add_argument("--rate-5xx", type=float, default=0.0)
-    p.add_argument("--rate-timeout", type=float, default=0.0)
-    p.add_argument("--timeout-delay", type=float, default=5.0, help="seconds a 'timeout' fault delays a response")
-    p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429 and 503")
-    p.add_argument("--retry-after-format", choices=("seconds", "http-date"), default="seconds")
-    p.add_argument("--max-consecutive-faults", type=int, default=2)
-    p.add_argument("--malformed-rate", type=float, default=0.005)
-    p.add_argument("--fault-seed", type=int, default=0)
-    p.add_argument("--token", default=None, help="require 'Authorization: Bearer <token>'")
-    p.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    add_fault_arguments(p, retry_after_help="Retry-After seconds on 429 and 503", retry_after_format=True)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.access_log:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    settings = fault_settings(args)
     try:
-        faults = FaultConfig(seed=args.fault_seed, rate_429=args.rate_429, rate_5xx=args.rate_5xx,
-                             rate_timeout=args.rate_timeout, retry_after_s=args.retry_after,
-                             retry_after_format=args.retry_after_format, timeout_delay_s=args.timeout_delay,
-                             max_consecutive_faults=args.max_consecutive_faults, malformed_rate=args.malformed_rate)
+        faults = FaultConfig(**settings, retry_after_format=args.retry_after_format)
         population = generate(args.seed, args.start, args.end, candidates=args.candidates, employers=args.employers,
                               late_rate=args.late_rate, duplicate_rate=args.duplicate_rate,
                               retouch_rate=args.retouch_rate)
@@ -70,25 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    stop = threading.Event()
-
-    def _on_signal(signum, _frame) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    try:
-        simulator.start()
-    except OSError as exc:
-        print(f"error: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    print(f"gig simulator serving {len(population.records)} records on {simulator.url}", flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        simulator.stop()
-    return 0
+    return serve_until_signal(simulator, "gig", len(population.records))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ from `seed`; no global random state and no wall clock.
 from __future__ import annotations
 
 import bisect
-import calendar
 import random
 import time as _time
 from collections import Counter
@@ -58,6 +57,8 @@ from itertools import accumulate
 from typing import Any
 
 from hiring_signals.simulators.marketplace.population import CATEGORIES, Candidate, Rates as _MarketplaceRates
+from hiring_signals.simulators.marketplace.population import _clip, _epoch, check_generate_args, unique_id, window_range
+from hiring_signals.simulators.marketplace.population import _score as _stars
 
 SECOND = 1_000
 MINUTE = 60 * SECOND
@@ -200,9 +201,7 @@ class GigPopulation:
 
     def window(self, since_ms: int | None = None, until_ms: int | None = None) -> tuple[int, int]:
         """Index range [lo, hi) of entries with since_ms <= modified_at < until_ms."""
-        lo = 0 if since_ms is None else bisect.bisect_left(self.positions, (since_ms,))
-        hi = len(self.positions) if until_ms is None else bisect.bisect_left(self.positions, (until_ms,))
-        return lo, max(lo, hi)
+        return window_range(self.positions, since_ms, until_ms)
 
     def window_stats(self, since_ms: int | None = None, until_ms: int | None = None) -> dict[str, int]:
         """What a consumer pulling exactly this window receives: entries, distinct states (object id and
@@ -273,7 +272,7 @@ def minor_units(amount: float, currency: str) -> int:
 # --------------------------------------------------------------------------------------------------------
 
 def _epoch_ms(d: date) -> int:
-    return calendar.timegm((d.year, d.month, d.day, 0, 0, 0)) * SECOND
+    return _epoch(d) * SECOND
 
 
 def _marketplace_generator(seed: int, start: date, end: date, candidates: int, employers: int):
@@ -292,14 +291,6 @@ def marketplace_people(seed: int, start: date, end: date, candidates: int = 3000
     """The marketplace population's (candidates, employers) for these arguments."""
     gen = _marketplace_generator(seed, start, end, candidates, employers)
     return tuple(gen.candidates), tuple(gen.employers)
-
-
-def _clip(x: float, lo: float, hi: float) -> float:
-    return lo if x < lo else hi if x > hi else x
-
-
-def _stars(x: float) -> int:
-    return int(_clip(round(x), 1, 5))
 
 
 class _Generator:
@@ -321,11 +312,7 @@ class _Generator:
         self.final_revision: dict[str, int] = {}
 
     def _id(self, prefix: str, bits: int = 48) -> str:
-        while True:
-            value = f"{prefix}_{self.rng_ids.getrandbits(bits):0{bits // 4}x}"
-            if value not in self._used_ids:
-                self._used_ids.add(value)
-                return value
+        return unique_id(self.rng_ids, self._used_ids, prefix, bits)
 
     # -- people -----------------------------------------------------------------------------------------
     def make_people(self) -> None:
@@ -645,15 +632,7 @@ def generate(seed: int, start: date, end: date, candidates: int = 3000, employer
     `candidates` and `employers` are the marketplace population's sizes: the freelancers are drawn from its
     people (same seed, start and end), the clients are its companies. `rates` overrides GigRates fields.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError("seed must be an int")
-    if end <= start:
-        raise ValueError(f"end ({end}) must be after start ({start})")
-    if candidates < 2 or employers < 1:
-        raise ValueError("need at least 2 candidates and 1 employer")
-    unknown = set(rates) - {f.name for f in fields(GigRates)}
-    if unknown:
-        raise TypeError(f"unknown rate(s): {', '.join(sorted(unknown))}; known: {', '.join(f.name for f in fields(GigRates))}")
+    check_generate_args(seed, start, end, candidates, employers, rates, GigRates)
     began = _time.perf_counter()
     settings = GigRates(**rates)
     gen = _Generator(seed, start, end, candidates, employers, settings)

@@ -36,28 +36,24 @@ Faults (FaultConfig), all deterministic from `FaultConfig.seed`:
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import hmac
 import logging
 import math
-import socket
-import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, fields, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from hiring_signals.simulators._http import BadRequest, FaultConfigBase, HttpSimulator, SimulatorHandler
+from hiring_signals.simulators._http import unit_hash as _unit_hash
 from hiring_signals.simulators.gig.population import API_VERSIONS, STATE_TIMESTAMP, GigPopulation, render
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ACTIVITY_PATHS = {f"/api/v{v}/activity": v for v in API_VERSIONS}
 
 # Each kind of breakage and the quarantine reason the contract gives it downstream.
@@ -83,7 +79,7 @@ _UNKNOWN_STATUS = {"contract": "paused", "milestone": "disputed", "review": "hid
 
 
 @dataclass(frozen=True)
-class FaultConfig:
+class FaultConfig(FaultConfigBase):
     seed: int = 0
     rate_429: float = 0.0
     rate_5xx: float = 0.0
@@ -95,47 +91,15 @@ class FaultConfig:
     malformed_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_5xx", "rate_timeout", "malformed_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"{name} must be a number within [0, 1], got {value!r}")
-        if self.rate_429 + self.rate_5xx + self.rate_timeout > 1:
-            raise ValueError("rate_429 + rate_5xx + rate_timeout must not exceed 1")
-        for name in ("seed", "retry_after_s", "max_consecutive_faults"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        self._check_rates(("rate_429", "rate_5xx", "rate_timeout", "malformed_rate"))
         if self.retry_after_format not in ("seconds", "http-date"):
             raise ValueError(f"retry_after_format must be 'seconds' or 'http-date', got {self.retry_after_format!r}")
-        if isinstance(self.timeout_delay_s, bool) or not isinstance(self.timeout_delay_s, (int, float)) \
-                or not 0 <= self.timeout_delay_s <= 300:
-            raise ValueError(f"timeout_delay_s must be within [0, 300] seconds, got {self.timeout_delay_s!r}")
-
-    def updated(self, changes: dict[str, Any]) -> FaultConfig:
-        """A copy with `changes` applied; unknown fields are an error."""
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        self._check_timeout()
 
     def retry_after(self) -> str:
         if self.retry_after_format == "http-date":
             return email.utils.formatdate(time.time() + self.retry_after_s, usegmt=True)
         return str(self.retry_after_s)
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def _unit_hash(*parts: object) -> float:
-    """A uniform number in [0, 1) derived from the parts (stable across processes and platforms)."""
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
 
 
 def malform(record: dict, kind: str) -> Any:
@@ -201,69 +165,19 @@ def _int_param(name: str, value: str | None, default: int, lo: int, hi: int) -> 
     return number
 
 
-class GigSimulator:
+class GigSimulator(HttpSimulator):
     """Serves a `GigPopulation` over HTTP on 127.0.0.1; use as a context manager or start()/stop()."""
+
+    thread_name = "gig-simulator"
 
     def __init__(self, population: GigPopulation, host: str = "127.0.0.1", port: int = 0,
                  faults: FaultConfig | None = None, token: str | None = None, access_log: bool = False):
-        if host not in _LOOPBACK:
-            raise ValueError(f"the simulator binds loopback only, not {host!r}")
+        super().__init__(host, port, token, access_log)
         self.population = population
-        self.host = host
-        self.port = port
-        self.token = token or None
-        self.access_log = access_log
         self._serialized = {v: [serialise(r, v) for r in population.records] for v in API_VERSIONS}
         counts = Counter((p[1], p[2]) for p in population.positions)
         self._served_once = [counts[(p[1], p[2])] == 1 for p in population.positions]
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
-        self._served: Counter = Counter()
         self.set_faults(faults or FaultConfig())
-
-    # -- lifecycle --------------------------------------------------------------------------------------
-    def start(self) -> GigSimulator:
-        if self._httpd is not None:
-            return self
-        httpd = _Server((self.host, self.port), _Handler)
-        httpd.simulator = self
-        self._httpd = httpd
-        self.port = httpd.server_address[1]
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"gig-simulator:{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        with self._lock:
-            open_connections = list(self._connections)
-        for conn in open_connections:  # idle keep-alive connections would otherwise linger
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> GigSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the simulator is not running")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     # -- faults -----------------------------------------------------------------------------------------
     def set_faults(self, faults: FaultConfig) -> None:
@@ -285,27 +199,6 @@ class GigSimulator:
             self._malformed_kind = kinds
             self._attempts: dict[str, int] = {}
             self._consecutive: dict[str, int] = {}
-
-    def _fault_for(self, url: str) -> tuple[str | None, int]:
-        """Which fault the next request for `url` gets ('429', '5xx', 'timeout' or None), and its attempt number."""
-        with self._lock:
-            faults = self.faults
-            attempt = self._attempts.get(url, 0)
-            self._attempts[url] = attempt + 1
-            fault = None
-            if self._consecutive.get(url, 0) < faults.max_consecutive_faults:
-                u = _unit_hash(faults.seed, "fault", url, attempt)
-                if u < faults.rate_429:
-                    fault = "429"
-                elif u < faults.rate_429 + faults.rate_5xx:
-                    fault = "5xx"
-                elif u < faults.rate_429 + faults.rate_5xx + faults.rate_timeout:
-                    fault = "timeout"
-            self._consecutive[url] = self._consecutive.get(url, 0) + 1 if fault else 0
-            self._served["requests"] += 1
-            if fault:
-                self._served[fault] += 1
-            return fault, attempt
 
     # -- API --------------------------------------------------------------------------------------------
     def activity_page(self, api_version: str, query: dict[str, list[str]]) -> bytes:
@@ -366,65 +259,10 @@ class GigSimulator:
         return out
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    simulator: GigSimulator
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+class _Handler(SimulatorHandler):
     server_version = "GigSimulator/1"
-    timeout = 30  # idle keep-alive connections are closed after this many seconds
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.simulator._lock:
-            self.server.simulator._connections.add(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.server.simulator._lock:
-                self.server.simulator._connections.discard(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
-        if self.server.simulator.access_log:
-            log.info("%s %s", self.address_string(), format % args)
-
-    # -- helpers ----------------------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a timeout fault)
-            self.close_connection = True
-
-    def _error(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
-        self._send(status, orjson.dumps({"error": error, "detail": detail}), headers)
-
-    def _authorised(self) -> bool:
-        token = self.server.simulator.token
-        if token is None:
-            return True
-        given = self.headers.get("Authorization", "")
-        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return True
-        self._error(401, "unauthorized", "missing or invalid bearer token", {"WWW-Authenticate": 'Bearer realm="gig"'})
-        return False
-
-    def _drain_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+    realm = "gig"
+    logger = log
 
     # -- routes -----------------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
@@ -473,24 +311,5 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, body)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        sim = self.server.simulator
-        parts = urlsplit(self.path)
-        body = self._drain_body()
-        if parts.path != "/_admin/faults":
-            self._error(404, "not_found", f"no route for POST {parts.path}")
-            return
-        if not self._authorised():
-            return
-        try:
-            changes = orjson.loads(body or b"{}")
-            if not isinstance(changes, dict):
-                raise ValueError("expected a JSON object of FaultConfig fields")
-            faults = sim.faults.updated(changes)
-        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
-            self._error(400, "invalid_request", str(exc))
-            return
-        sim.set_faults(faults)
-        stats = sim.stats()
-        self._send(200, orjson.dumps({"faults": faults.to_dict(), "malformed": {
-            "total": stats["malformed"]["total"], "by_kind": stats["malformed"]["by_kind"]}}))
+
+GigSimulator.handler_class = _Handler

@@ -263,9 +263,7 @@ class Population:
 
     def window(self, updated_since_us: int | None = None, updated_until_us: int | None = None) -> tuple[int, int]:
         """Index range [lo, hi) of records with updated_since <= updated_at < updated_until."""
-        lo = 0 if updated_since_us is None else bisect.bisect_left(self.positions, (updated_since_us,))
-        hi = len(self.positions) if updated_until_us is None else bisect.bisect_left(self.positions, (updated_until_us,))
-        return lo, max(lo, hi)
+        return window_range(self.positions, updated_since_us, updated_until_us)
 
     def stats(self) -> dict[str, Any]:
         by_type = Counter(r["type"] for r in self.records)
@@ -305,6 +303,37 @@ def rfc3339(ts: int) -> str:
     return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(ts))
 
 
+def window_range(positions: list[tuple], since: int | None, until: int | None) -> tuple[int, int]:
+    """Index range [lo, hi) of the sorted `positions` whose first element lies in [since, until)."""
+    lo = 0 if since is None else bisect.bisect_left(positions, (since,))
+    hi = len(positions) if until is None else bisect.bisect_left(positions, (until,))
+    return lo, max(lo, hi)
+
+
+def unique_id(rng: random.Random, used: set[str], prefix: str, bits: int = 48) -> str:
+    """A `prefix`_<hex> id drawn from `rng`, never one already in `used` (which it joins)."""
+    while True:
+        value = f"{prefix}_{rng.getrandbits(bits):0{bits // 4}x}"
+        if value not in used:
+            used.add(value)
+            return value
+
+
+def check_generate_args(seed: Any, start: date, end: date, candidates: int, employers: int,
+                        rates: dict[str, float], rates_type: type) -> None:
+    """The argument checks `generate` (here and in the gig simulator) makes before simulating anything."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError("seed must be an int")
+    if end <= start:
+        raise ValueError(f"end ({end}) must be after start ({start})")
+    if candidates < 2 or employers < 1:
+        raise ValueError("need at least 2 candidates and 1 employer")
+    unknown = set(rates) - {f.name for f in fields(rates_type)}
+    if unknown:
+        raise TypeError(f"unknown rate(s): {', '.join(sorted(unknown))}; "
+                        f"known: {', '.join(f.name for f in fields(rates_type))}")
+
+
 def _clip(x: float, lo: float, hi: float) -> float:
     return lo if x < lo else hi if x > hi else x
 
@@ -334,11 +363,7 @@ class _Generator:
 
     # -- ids --------------------------------------------------------------------------------------------
     def _id(self, prefix: str, bits: int = 48) -> str:
-        while True:
-            value = f"{prefix}_{self.rng_ids.getrandbits(bits):0{bits // 4}x}"
-            if value not in self._used_ids:
-                self._used_ids.add(value)
-                return value
+        return unique_id(self.rng_ids, self._used_ids, prefix, bits)
 
     # -- people -----------------------------------------------------------------------------------------
     def _email(self, rng: random.Random, first: str, last: str, tenant: str) -> str:
@@ -826,15 +851,7 @@ def generate(seed: int, start: date, end: date, candidates: int = 3000, employer
     `rates` overrides fields of `Rates` (late_rate, redelivery_rate, completion_rate, ...). At the default
     size (3000 candidates, 300 employers, six months) this yields on the order of 10^5 records.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError("seed must be an int")
-    if end <= start:
-        raise ValueError(f"end ({end}) must be after start ({start})")
-    if candidates < 2 or employers < 1:
-        raise ValueError("need at least 2 candidates and 1 employer")
-    unknown = set(rates) - {f.name for f in fields(Rates)}
-    if unknown:
-        raise TypeError(f"unknown rate(s): {', '.join(sorted(unknown))}; known: {', '.join(f.name for f in fields(Rates))}")
+    check_generate_args(seed, start, end, candidates, employers, rates, Rates)
     began = _time.perf_counter()
     settings = Rates(**rates)
     gen = _Generator(seed, start, end, candidates, employers, settings)
