@@ -35,28 +35,50 @@ def feed_schema() -> dict:
     return json.loads((resources.files("hiring_signals.contract") / "schemas" / "feeds" / FEED_SCHEMA_FILE).read_text())
 
 
+# Mart columns that explain one signal (reason text, explanation JSON), beyond its value and evidence.
+EXPLAINED = {"signal_score": ("signal_score_reason", "signal_score_explanation")}
+
+
 def feed_record(row: dict) -> dict:
-    """One mart row (wide: <signal>, <signal>_evidence) as a feed record (nested, explained)."""
-    return {
+    """One mart row (wide: <signal>, <signal>_evidence, versions, the composite's reason and explanation) as a
+    feed record (nested, explained). Optional fields are left out when the mart has nothing for them."""
+    signals: dict[str, dict] = {}
+    for s in SIGNALS:
+        entry = {
+            "value": None if row[s.name] is None else float(row[s.name]),
+            "evidence_count": int(row[f"{s.name}_evidence"]),
+            "window": "all_history" if s.window_days is None else f"last_{s.window_days}_days",
+        }
+        reason_column, explanation_column = EXPLAINED.get(s.name, (None, None))
+        if reason_column and row.get(reason_column) is not None:
+            entry["reason"] = row[reason_column]
+        if explanation_column and row.get(explanation_column) is not None:
+            entry["explanation"] = orjson.loads(row[explanation_column])
+        signals[s.name] = entry
+    record = {
         "feed_version": layout.FEED_VERSION,
         "candidate_ref": row["candidate_ref"],
         "as_of_date": row["as_of_date"].isoformat() if hasattr(row["as_of_date"], "isoformat") else str(row["as_of_date"]),
         "feature_version": row["feature_version"],
-        "signals": {
-            s.name: {
-                "value": None if row[s.name] is None else float(row[s.name]),
-                "evidence_count": int(row[f"{s.name}_evidence"]),
-                "window": "all_history",
-            }
-            for s in SIGNALS
-        },
+        "signals": signals,
     }
+    for optional in ("vocabulary_version", "rubric_version"):
+        if row.get(optional) is not None:
+            record[optional] = row[optional]
+    return record
+
+
+def feed_columns() -> list[str]:
+    """The candidate_signal_feed columns the feed is built from."""
+    return (["candidate_ref", "as_of_date", "feature_version", "vocabulary_version", "rubric_version"]
+            + [c for s in SIGNALS for c in (s.name, f"{s.name}_evidence")]
+            + [c for pair in EXPLAINED.values() for c in pair])
 
 
 def export_candidate_signal_feed(settings: Settings, as_of_date: date) -> dict:
     from hiring_signals.warehouse.loader import query_dicts
 
-    columns = ["candidate_ref", "as_of_date", "feature_version"] + [c for s in SIGNALS for c in (s.name, f"{s.name}_evidence")]
+    columns = feed_columns()
     rows = query_dicts(
         settings.warehouse,
         f"select {', '.join(columns)} from {settings.warehouse.schema}.candidate_signal_feed order by candidate_ref",

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from hiring_signals.config import REPO_ROOT
-from hiring_signals.contract.curated_schema import CURATED_SCHEMAS, SIGNALS
+from hiring_signals.contract.curated_schema import CURATED_SCHEMAS, FEATURE_VERSION, RUBRIC_VERSION, SIGNALS
+from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.contract.raw_schema import RAW_EVENT_COLUMNS
 from hiring_signals.contract.registry import known_type_names
 from hiring_signals.identity import CANDIDATE_REF_PATTERN
@@ -56,12 +57,22 @@ def candidate_signals_suite():
         gxe.ExpectColumnValuesToBeInSet(column="signal", value_set=[s.name for s in SIGNALS]),
         gxe.ExpectColumnValuesToMatchRegex(column="candidate_ref", regex=CANDIDATE_REF_PATTERN),
         gxe.ExpectColumnValuesToBeBetween(column="evidence_count", min_value=0),
+        gxe.ExpectColumnValuesToBeInSet(column="feature_version", value_set=[FEATURE_VERSION]),
+        gxe.ExpectColumnValuesToBeInSet(column="vocabulary_version", value_set=[VOCABULARY_VERSION]),
+        gxe.ExpectColumnValuesToBeInSet(column="rubric_version", value_set=[RUBRIC_VERSION]),
+        # the composite always carries its per-component explanation
+        gxe.ExpectColumnValuesToNotBeNull(column="explanation", row_condition=Column("signal") == "signal_score"),
     ]
+    # One range check per distinct [min, max] of the catalog (not one per signal): each expectation is a query
+    # on the Spark engine, and thirty signals share five ranges.
+    ranges: dict[tuple, list[str]] = {}
     for s in SIGNALS:
+        ranges.setdefault((s.min_value, s.max_value), []).append(s.name)
+    for (low, high), names in ranges.items():
         expectations.append(
             gxe.ExpectColumnValuesToBeBetween(
-                column="value", min_value=s.min_value, max_value=s.max_value, row_condition=Column("signal") == s.name,
-                meta={"signal": s.name},
+                column="value", min_value=low, max_value=high, row_condition=Column("signal").is_in(names),
+                meta={"signals": names},
             )
         )
     return gx.ExpectationSuite(

@@ -31,7 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hiring_signals.config import Settings, load_settings
-from hiring_signals.contract.curated_schema import CURATED_SCHEMAS, FEATURE_VERSION, SIGNAL_NAMES
+from hiring_signals.contract.curated_schema import CURATED_SCHEMAS, FEATURE_VERSION, RUBRIC_VERSION, SIGNAL_NAMES
+from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.contract.raw_schema import raw_event_spark_ddl
 from hiring_signals.ingest import parquet_bytes
 from hiring_signals.pipeline import as_of_end as as_of_end_for
@@ -122,10 +123,14 @@ def event_reconciliation(inputs: RawInputs, known) -> dict[str, dict]:
             for source, rows in sorted(raw_rows.items())}
 
 
-def build_datasets(known, as_of_date: date, as_of_end: datetime) -> dict:
+def signal_params(settings: Settings) -> t.SignalParams:
+    return t.SignalParams(half_life_days=settings.signal_half_life_days)
+
+
+def build_datasets(known, as_of_date: date, as_of_end: datetime, params: t.SignalParams = t.SignalParams()) -> dict:
     """The three curated datasets (Spark DataFrames) from the known events."""
     return {
-        "candidate_signals": t.candidate_signals(known, as_of_date, as_of_end),
+        "candidate_signals": t.candidate_signals(known, as_of_date, as_of_end, params),
         "engagements": t.engagements(known, as_of_date),
         "candidates": t.candidates(known, as_of_date),
     }
@@ -134,10 +139,11 @@ def build_datasets(known, as_of_date: date, as_of_end: datetime) -> dict:
 def to_table(frame, dataset: str) -> pa.Table:
     """A curated dataset collected to the driver as Arrow, in contract schema and deterministic row order.
 
-    Collecting on the driver is deliberate at this scale: curated outputs are per-candidate aggregates
-    (10^6 candidates x 6 signals is a few hundred MB of Arrow), and one driver-side writer gives sorted,
-    content-hashed files and one atomic manifest commit through the same code as every other zone. A much
-    larger output would move to a distributed writer with the same manifest commit.
+    Collecting on the driver is deliberate at this scale: curated outputs are per-candidate aggregates, and
+    one driver-side writer gives sorted, content-hashed files and one atomic manifest commit through the same
+    code as every other zone. It is also the limit to watch: 10^6 candidates x 30 signals, each row with its
+    plain-language reason, is a few GB of Arrow on the driver; past that the write moves to a distributed
+    writer with the same manifest commit.
     """
     schema = CURATED_SCHEMAS[dataset]
     table = frame.toArrow().select(schema.names)
@@ -161,12 +167,14 @@ def staged_files(table: pa.Table, dataset: str, as_of_date: date) -> list[Staged
 
 
 def manifest_body(dataset: str, as_of_date: date, as_of_end: datetime, row_counts: dict[str, int],
-                  inputs: RawInputs, gate: dict, events: dict | None = None) -> dict:
+                  inputs: RawInputs, gate: dict, events: dict | None = None,
+                  params: t.SignalParams = t.SignalParams()) -> dict:
     """Manifest fields besides the file list; no wall-clock values, so reruns write identical bytes."""
     return {
         "zone": "curated", "kind": dataset, "dataset": dataset,
         "as_of_date": as_of_date.isoformat(), "as_of_end": as_of_end.isoformat(),
-        "feature_version": FEATURE_VERSION, "signals": list(SIGNAL_NAMES),
+        "feature_version": FEATURE_VERSION, "vocabulary_version": VOCABULARY_VERSION,
+        "rubric_version": RUBRIC_VERSION, "parameters": params.as_dict(), "signals": list(SIGNAL_NAMES),
         "rows": row_counts[dataset], "snapshot_rows": dict(sorted(row_counts.items())),
         "inputs": {"batches": [b["batch_id"] for b in inputs.batches], "files": len(inputs.objects),
                    "rows": inputs.rows, "sources": inputs.sources, "events": events or {}},
@@ -195,7 +203,8 @@ def run(spark, settings: Settings, as_of_date: date) -> int:
     known = known_events(read_raw_events(spark, settings, inputs), as_of_end)
     events = event_reconciliation(inputs, known)
     log.info("events per source (raw rows = distinct events + redeliveries across batches): %s", events)
-    datasets = build_datasets(known, as_of_date, as_of_end)
+    params = signal_params(settings)
+    datasets = build_datasets(known, as_of_date, as_of_end, params)
     tables = {name: to_table(datasets[name], name) for name in COMMIT_ORDER}
     known.unpersist()
     row_counts = {name: table.num_rows for name, table in tables.items()}
@@ -224,7 +233,7 @@ def run(spark, settings: Settings, as_of_date: date) -> int:
             manifest_ref=layout.curated_manifest_ref(lake, name, as_of_date),
             files=staged_files(tables[name], name, as_of_date),
             batch_prefixes=[("curated", layout.curated_prefix(name, as_of_date))],
-            body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary, events),
+            body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary, events, params),
         )
     log.info("committed curated snapshot %s in %.1fs: %s", as_of_date, time.perf_counter() - began, row_counts)
     return 0

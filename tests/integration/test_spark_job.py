@@ -1,16 +1,19 @@
-"""The candidate-signals Spark job end to end: simulator -> ingestion -> raw zone (moto S3) -> spark-submit.
+"""The candidate-signals Spark job end to end: simulators -> ingestion -> raw zone (moto S3) -> spark-submit.
 
-The raw zone is filled once per module with the real ingestion steps over HTTP (31 daily batches). The job
+The raw zone is filled once per module with the real ingestion steps over HTTP (31 daily batches from the
+marketplace and from the gig platform, whose freelancers are partly the marketplace's people). The job
 runs through hiring_signals.pipeline.build_signals (real spark-submit, local[2], the Python Data Source
 reading S3 through pyarrow) for the persona date and its rerun; the earlier-date and failed-gate runs call
 the job's run() in-process to save two JVM start-ups. Checks the scripted personas' exact values,
-byte-identical reruns, point-in-time correctness at an earlier date, data skipping, and that a failed gate
-commits nothing.
+byte-identical reruns, point-in-time correctness at an earlier date, data skipping, cross-source identity
+and gig engagements' scope, and that a failed gate commits nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -19,7 +22,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from hiring_signals.config import load_settings
-from hiring_signals.contract.curated_schema import CURATED_DATASETS, CURATED_SCHEMAS, FEATURE_VERSION, SIGNAL_NAMES
+from hiring_signals.contract.curated_schema import (
+    CURATED_DATASETS,
+    CURATED_SCHEMAS,
+    FEATURE_VERSION,
+    RUBRIC_DIMENSIONS,
+    SCORE_COMPONENTS,
+    SIGNAL_NAMES,
+)
+from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.identity import Pseudonymiser
 from hiring_signals.ingest import extract_to_landing, load_to_raw
 from hiring_signals.pipeline import as_of_end, build_signals
@@ -29,7 +40,17 @@ from hiring_signals.simulators.marketplace import (
     persona_as_of,
     persona_expected_signals,
 )
-from hiring_signals.simulators.marketplace.personas import ADA, BEN, CARA, DAN
+from hiring_signals.simulators import gig
+from hiring_signals.simulators.marketplace.personas import (
+    ADA,
+    BEN,
+    CARA,
+    DAN,
+    SIGNAL_NAMES as PERSONA_EXACT_SIGNALS,
+    TIME_RELATIVE_SIGNAL_NAMES,
+    persona_expected_time_relative,
+)
+from hiring_signals.sources.gig import GigConnector, to_envelope as gig_to_envelope
 from hiring_signals.sources.http import SourceHttpClient
 from hiring_signals.sources.marketplace import MarketplaceConnector, to_envelope
 from hiring_signals.storage import Interval, Lake
@@ -56,7 +77,7 @@ def env(moto_endpoint, tmp_path_factory) -> dict[str, str]:
     return {
         "HS_HOME": str(home), "HS_S3_ENDPOINT_URL": moto_endpoint, "HS_LAKE_BUCKET": f"lake-{suffix}",
         "HS_FEEDS_BUCKET": f"feeds-{suffix}", "HS_PSEUDONYM_KEY": "spark-job-key-" + "5" * 40,
-        "HS_SPARK_MASTER": "local[2]", "HS_SOURCES": "marketplace",
+        "HS_SPARK_MASTER": "local[2]", "HS_SOURCES": "marketplace,gig",
     }
 
 
@@ -71,16 +92,19 @@ def settings(env):
 
 @pytest.fixture(scope="module")
 def lake(settings) -> Lake:
-    population = generate(seed=5, start=START, end=START + timedelta(days=SIM_DAYS), candidates=60, employers=8)
+    size = {"seed": 5, "start": START, "end": START + timedelta(days=SIM_DAYS), "candidates": 60, "employers": 8}
     lake = Lake(settings.s3)
     lake.ensure_buckets()
     pseudonymiser = Pseudonymiser(settings.pseudonym_key())
-    with MarketplaceSimulator(population) as simulator:
-        client = SourceHttpClient(simulator.url, max_attempts=6, backoff_initial_s=0.01, sleep=lambda s: None)
-        connector = MarketplaceConnector(client, page_limit=500)
-        for n in range(INGESTED_DAYS):
-            extract_to_landing(lake, connector, day(n))
-            load_to_raw(lake, "marketplace", day(n), pseudonymiser, to_envelope)
+    with MarketplaceSimulator(generate(**size)) as marketplace, gig.GigSimulator(gig.generate(**size)) as platform:
+        sources = [("marketplace", MarketplaceConnector, marketplace.url, to_envelope),
+                   ("gig", GigConnector, platform.url, gig_to_envelope)]
+        for source, connector_class, url, mapping in sources:
+            client = SourceHttpClient(url, max_attempts=6, backoff_initial_s=0.01, sleep=lambda s: None)
+            connector = connector_class(client, page_limit=500)
+            for n in range(INGESTED_DAYS):
+                extract_to_landing(lake, connector, day(n))
+                load_to_raw(lake, source, day(n), pseudonymiser, mapping)
     return lake
 
 
@@ -102,6 +126,15 @@ def signals(lake: Lake, as_of_date: date) -> dict[str, dict[str, tuple]]:
     return out
 
 
+def signal_rows(lake: Lake, as_of_date: date) -> dict[tuple[str, str], dict]:
+    return {(r["candidate_ref"], r["signal"]): r for r in curated(lake, "candidate_signals", as_of_date).to_pylist()}
+
+
+def rubric_prior(rows: dict[tuple[str, str], dict], candidate_ref: str) -> dict[str, float]:
+    """The population means the job shrank toward, as its explanation reports them (rounded to 1e-6)."""
+    return {d: json.loads(rows[(candidate_ref, f"rubric_{d}")]["explanation"])["prior_mean"] for d in RUBRIC_DIMENSIONS}
+
+
 def curated_objects(lake: Lake) -> dict[str, bytes]:
     bucket = lake.settings.lake_bucket
     keys = [k for prefix in ("curated/", "ops/validations/candidate_signals/") for k in lake.list_keys(bucket, prefix)]
@@ -118,12 +151,50 @@ def test_personas_get_their_hand_computed_signals(snapshot, settings, lake):
         for signal, value in expected.items():
             actual = row[signal][0]
             assert actual == (None if value is None else pytest.approx(value)), (email, signal, actual)
-    ada, ben, cara = (got[pseudonymiser.candidate_ref(e)] for e in (ADA, BEN, CARA))
+    ada, ben, cara, dan = (got[pseudonymiser.candidate_ref(e)] for e in (ADA, BEN, CARA, DAN))
     assert ada["on_time_delivery_rate"] == (1.0, 6)
     assert ada["mean_rubric_score"][1] == 3
     assert ben["completion_rate"] == (0.5, 2)
     assert ben["active_verified_credentials"] == (0.0, 1)
     assert cara["active_verified_credentials"] == (1.0, 3)
+    assert (ada["skill_breadth"], ada["skills_work_and_credential"]) == ((4.0, 5), (1.0, 5))  # 3 engagements + 2
+    assert cara["referrals_received"] == (1.0, 1) and dan["repeat_engagement_rate"] == (1.0, 1)
+    assert ben["median_days_late"] == (pytest.approx(20 / 24), 2)
+
+
+def test_personas_time_relative_signals_and_composite_follow_the_documented_formulas(snapshot, settings, lake):
+    """Rubric dimensions, activity and the composite depend on the as-of instant and on the population's rubric
+    means; given the prior the job reports, the scripted personas' values follow by the formulas."""
+    assert set(PERSONA_EXACT_SIGNALS) | set(TIME_RELATIVE_SIGNAL_NAMES) == set(SIGNAL_NAMES)
+    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
+    rows = signal_rows(lake, AS_OF)
+    prior = rubric_prior(rows, pseudonymiser.candidate_ref(ADA))
+    assert all(2.5 < m < 4.8 for m in prior.values())  # the simulated population's means
+    expected = persona_expected_time_relative(START, as_of_end(AS_OF), prior, settings.signal_half_life_days)
+    for email, values in expected.items():
+        ref = pseudonymiser.candidate_ref(email)
+        assert set(values) == set(TIME_RELATIVE_SIGNAL_NAMES)
+        for signal, value in values.items():
+            row = rows[(ref, signal)]
+            assert row["value"] == (None if value is None else pytest.approx(value, rel=1e-5)), (email, signal)
+            assert row["reason"] and (row["feature_version"], row["vocabulary_version"]) == (FEATURE_VERSION,
+                                                                                               VOCABULARY_VERSION)
+        score = rows[(ref, "signal_score")]
+        parts = json.loads(score["explanation"])
+        assert list(parts) == [c.name for c in SCORE_COMPONENTS]
+        assert sum(p["points"] for p in parts.values()) == pytest.approx(score["value"], abs=1e-4)
+    scores = {e: rows[(pseudonymiser.candidate_ref(e), "signal_score")]["value"] for e in (ADA, BEN, CARA, DAN)}
+    assert max(scores, key=scores.get) == ADA and min(scores, key=scores.get) == BEN
+
+
+def test_gig_engagements_have_their_scope_and_people_join_across_sources(snapshot, settings, lake):
+    engagements = curated(lake, "engagements", AS_OF).to_pylist()
+    gig_rows = [r for r in engagements if r["source"] == "gig"]
+    assert gig_rows and all(r["title"] and r["category"] and r["skills"] and r["employer_ref"].startswith("gig:")
+                            for r in gig_rows)
+    assert all(r["engagement_ref"].split(":", 1)[0] == r["source"] for r in engagements)  # namespaced refs
+    candidates = curated(lake, "candidates", AS_OF).to_pylist()
+    assert any(r["sources"] == "gig,marketplace" for r in candidates)  # one person, two platforms, one ref
 
 
 def test_snapshot_is_complete_and_matches_the_contract(snapshot, settings, lake):
@@ -131,9 +202,11 @@ def test_snapshot_is_complete_and_matches_the_contract(snapshot, settings, lake)
     assert snapshot["as_of_end"] == persona_as_of(START).isoformat()
     assert snapshot["feature_version"] == FEATURE_VERSION
     assert snapshot["validation"]["success"] is True
-    # data skipping: the 30 batches ending by as_of_end are read, the 31st (ingested later) is not
-    assert snapshot["inputs"]["batches"] == [f"marketplace/{day(n).key}" for n in range(30)]
+    # data skipping: the 30 batches per source ending by as_of_end are read, the 31st (ingested later) is not
+    assert snapshot["inputs"]["batches"] == [f"{s}/{day(n).key}" for s in ("marketplace", "gig") for n in range(30)]
     assert snapshot["inputs"]["sources"]["marketplace"]["complete"] is True
+    assert snapshot["inputs"]["sources"]["gig"]["complete"] is True
+    assert (snapshot["vocabulary_version"], snapshot["parameters"]["half_life_days"]) == (VOCABULARY_VERSION, 180.0)
     tables = {name: curated(lake, name, AS_OF) for name in CURATED_DATASETS}
     for name, table in tables.items():
         assert table.schema == CURATED_SCHEMAS[name]
@@ -177,8 +250,17 @@ def test_earlier_as_of_date_does_not_see_later_knowledge(snapshot, spark, settin
     assert earlier[dan]["mean_rubric_score"] == (None, 0)  # occurred day 13, ingested day 25
     assert later[dan]["mean_rubric_score"] == (4.5, 1)
     assert earlier[dan]["engagements_completed"] == (1.0, 1)
+    assert earlier[dan]["rubric_quality"] == (None, 0) and earlier[dan]["would_rehire_rate"] == (None, 0)
+    assert later[dan]["rubric_quality"][1] == 1
+    # the time-relative signals of the earlier date follow from what was known then (and its own prior)
+    rows = signal_rows(lake, EARLIER)
+    expected = persona_expected_time_relative(START, as_of_end(EARLIER), rubric_prior(rows, pseudonymiser.candidate_ref(ADA)))
+    for email, values in expected.items():
+        for signal, value in values.items():
+            got = rows[(pseudonymiser.candidate_ref(email), signal)]["value"]
+            assert got == (None if value is None else pytest.approx(value, rel=1e-5)), (email, signal)
     manifest = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", EARLIER))
-    assert manifest["inputs"]["batches"] == [f"marketplace/{day(n).key}" for n in range(24)]
+    assert manifest["inputs"]["batches"] == [f"{s}/{day(n).key}" for s in ("marketplace", "gig") for n in range(24)]
     # the snapshot committed for AS_OF is untouched by building another date
     assert signals(lake, AS_OF) == later
 
@@ -189,10 +271,10 @@ def test_failed_gate_commits_nothing(spark, settings, lake, monkeypatch, capsys)
 
     original = transforms.signal_columns
 
-    def out_of_range():
-        columns = original()
-        value, evidence = columns["completion_rate"]
-        columns["completion_rate"] = (value * 3, evidence)  # ratios above 1 must never be published
+    def out_of_range(*args):
+        columns = original(*args)
+        rate = columns["completion_rate"]  # ratios above 1 must never be published
+        columns["completion_rate"] = dataclasses.replace(rate, value=rate.value * 3)
         return columns
 
     monkeypatch.setattr(transforms, "signal_columns", out_of_range)

@@ -9,6 +9,7 @@ missing); it is skipped only when no server answers on HS_PG_HOST:HS_PG_PORT.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,16 @@ import pytest
 import yaml
 
 from hiring_signals.config import REPO_ROOT, WarehouseSettings, load_settings
-from hiring_signals.contract.curated_schema import CURATED_SCHEMAS, FEATURE_VERSION, SIGNAL_NAMES, SIGNALS
+from hiring_signals.contract.curated_schema import (
+    CURATED_SCHEMAS,
+    FEATURE_VERSION,
+    RUBRIC_VERSION,
+    SCORE_COMPONENT_NAMES,
+    SCORE_COMPONENTS,
+    SIGNAL_NAMES,
+    SIGNALS,
+)
+from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.warehouse import (
     DbtBuildFailed,
     WarehouseLoadError,
@@ -70,23 +80,38 @@ ENGAGEMENTS = {
     ],
 }
 
+def score_explanation(normalised: dict[str, float], evidence: int = 1) -> tuple[float, int, str]:
+    """(signal_score, evidence, explanation JSON) as the Spark job writes them, from each component's normalised
+    value (binary-exact values keep the sums exact)."""
+    parts = {c.name: {"signal": c.signal, "value": normalised[c.name], "evidence": evidence,
+                      "normalised": normalised[c.name], "weight": float(c.weight),
+                      "points": c.weight * normalised[c.name]} for c in SCORE_COMPONENTS}
+    return sum(p["points"] for p in parts.values()), len(parts) if evidence else 0, json.dumps(parts)
+
+
+SCORE_A1 = score_explanation(dict.fromkeys(SCORE_COMPONENT_NAMES, 0.5))
+SCORE_A2 = score_explanation({"quality": 0.875, "delivery": 0.75, "completion": 0.625, "first_pass": 0.5, "rehire": 0.5,
+                              "credentials": 0.75, "impact": 0.0, "activity": 0.25})
+SCORE_B = score_explanation({**dict.fromkeys(SCORE_COMPONENT_NAMES, 0.5), "credentials": 0.0, "impact": 0.0,
+                             "activity": 0.0}, evidence=0)
+
 # {date: {candidate: {signal: (value, evidence)}}}; a signal missing from a candidate's dict has no row.
 SIGNAL_VALUES = {
     D1: {
         "cand_a": {"engagements_started": (1, 1), "engagements_completed": (0, 0), "completion_rate": (None, 0),
                    "on_time_delivery_rate": (1.0, 2), "mean_rubric_score": (None, 0),
-                   "active_verified_credentials": (1, 1)},
+                   "active_verified_credentials": (1, 1), "signal_score": SCORE_A1},
         "cand_b": {"engagements_started": (1, 1), "engagements_completed": (0, 0), "completion_rate": (None, 0),
                    "on_time_delivery_rate": (0.0, 1), "mean_rubric_score": (None, 0),
-                   "active_verified_credentials": (0, 0)},
+                   "active_verified_credentials": (0, 0), "signal_score": SCORE_B},
     },
     D2: {
         "cand_a": {"engagements_started": (2, 2), "engagements_completed": (1, 1), "completion_rate": (1.0, 1),
                    "on_time_delivery_rate": (0.75, 4), "mean_rubric_score": (4.5, 2),
-                   "active_verified_credentials": (2, 2)},
+                   "active_verified_credentials": (2, 2), "signal_score": SCORE_A2},
         "cand_b": {"engagements_started": (1, 1), "engagements_completed": (0, 0), "completion_rate": (0.0, 1),
                    "on_time_delivery_rate": (0.0, 1), "mean_rubric_score": (None, 0),
-                   "active_verified_credentials": (0, 0)},
+                   "active_verified_credentials": (0, 0), "signal_score": SCORE_B},
         "cand_c": {"engagements_started": (1, 1), "engagements_completed": (0, 0), "completion_rate": (None, 0),
                    "on_time_delivery_rate": (None, 0), "active_verified_credentials": (0, 0)},  # no rubric row
     },
@@ -109,7 +134,7 @@ def engagements_table(d: date, rows=None) -> pa.Table:
           "title": f"Project {e}", "category": "data-analysis", "posted_at": ts(started) if e != "eng_1" else ts("2026-03-30 12:00"),
           "started_at": ts(started), "ended_at": ts(ended) if ended else None, "status": status,
           "cancelled_by": cby, "deliverables_submitted": sub, "deliverables_on_time": ot, "feedback_count": fb,
-          "mean_rubric_score": rub}
+          "mean_rubric_score": rub, "skills": "python,sql" if e == "eng_1" else None}
          for e, c, src, started, ended, status, cby, sub, ot, fb, rub in rows],
         schema=CURATED_SCHEMAS["engagements"],
     )
@@ -119,11 +144,13 @@ def signals_table(d: date, values=None) -> pa.Table:
     values = SIGNAL_VALUES[d] if values is None else values
     rows = []
     for cand, sigs in values.items():
-        for sig, (value, evidence) in sigs.items():
+        for sig, (value, evidence, *explanation) in sigs.items():
             rows.append({"as_of_date": d, "candidate_ref": cand, "signal": sig,
                          "value": None if value is None else float(value), "evidence_count": evidence,
                          "window_days": 90 if sig == "on_time_delivery_rate" else None,
-                         "feature_version": FEATURE_VERSION})
+                         "feature_version": FEATURE_VERSION, "vocabulary_version": VOCABULARY_VERSION,
+                         "rubric_version": RUBRIC_VERSION, "reason": f"{sig} is {value}",
+                         "explanation": explanation[0] if explanation else None})
     return pa.Table.from_pylist(rows, schema=CURATED_SCHEMAS["candidate_signals"])
 
 
@@ -251,6 +278,18 @@ def test_signal_catalog_seed_equals_signals():
         assert float(row["min_value"]) == s.min_value
         assert (float(row["max_value"]) if row["max_value"] else None) == s.max_value
         assert row["evidence"] == s.evidence
+        assert (int(row["window_days"]) if row["window_days"] else None) == s.window_days
+
+
+def test_score_component_seed_and_var_equal_score_components():
+    """The composite's weights live in SCORE_COMPONENTS only; the dbt seed and var are checked copies."""
+    with open(DBT_DIR / "seeds" / "signal_score_components.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["component"], r["signal"], float(r["weight"]), r["normalisation"]) for r in rows] == [
+        (c.name, c.signal, float(c.weight), c.normalisation) for c in SCORE_COMPONENTS]
+    assert sum(c.weight for c in SCORE_COMPONENTS) == 100
+    project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())
+    assert tuple(project["vars"]["score_components"]) == SCORE_COMPONENT_NAMES
 
 
 def test_dbt_signal_var_and_feed_contract_match_signals():
@@ -260,10 +299,10 @@ def test_dbt_signal_var_and_feed_contract_match_signals():
     marts = yaml.safe_load((DBT_DIR / "models" / "marts" / "_marts__models.yml").read_text())
     feed = next(m for m in marts["models"] if m["name"] == "candidate_signal_feed")
     cols = [c["name"] for c in feed["columns"]]
-    expected = ["candidate_ref", "as_of_date", "feature_version"]
+    expected = ["candidate_ref", "as_of_date", "feature_version", "vocabulary_version", "rubric_version"]
     for s in SIGNAL_NAMES:
         expected += [s, f"{s}_evidence"]
-    assert cols == expected
+    assert cols == expected + ["signal_score_reason", "signal_score_explanation"]
 
 
 def test_dbt_sources_document_every_landing_column():
@@ -323,9 +362,12 @@ def test_build_ran_seeds_models_tests_and_unit_tests(warehouse):
     assert not result.failed_nodes
     built = {n.name for n in result.nodes if n.resource_type == "model"}
     assert {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
-            "int_latest_snapshot", "int_candidate_signals_pivoted", "stg_curated__candidate_signals"} <= built
-    assert sum(n.resource_type == "unit_test" for n in result.nodes) >= 6
+            "fct_signal_score_components", "int_latest_snapshot", "int_candidate_signals_pivoted",
+            "stg_curated__candidate_signals"} <= built
+    assert sum(n.resource_type == "unit_test" for n in result.nodes) >= 7
     assert result.node("signal_catalog").status == "success"
+    assert result.node("skill_vocabulary").status == "success"  # seeded from hiring_signals/contract/vocabulary
+    assert result.node("signal_score_is_the_sum_of_its_components").status == "pass"
     if ws.target == "duckdb":
         # dbt-duckdb keeps its database open in-process; run_dbt closes it so other processes can connect
         probe = (f"import duckdb; c = duckdb.connect({str(ws.duckdb_path)!r}); "
@@ -343,10 +385,13 @@ def test_landing_and_schemas_follow_conventions(warehouse):
                        f"{ws.schema}_seeds"}
     marts = {r[0] for r in query(ws, "SELECT table_name FROM information_schema.tables "
                                      f"WHERE table_schema = '{ws.schema}'")}
-    assert marts == {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily"}
+    assert marts == {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
+                     "fct_signal_score_components"}
     log = fetch(ws, f'"{ws.landing_schema}".load_log', "dataset, as_of_date, row_count", order="as_of_date, dataset")
-    assert log == [("candidate_signals", D1, 12), ("candidates", D1, 2), ("engagements", D1, 2),
-                   ("candidate_signals", D2, 17), ("candidates", D2, 3), ("engagements", D2, 4)]
+    assert log == [("candidate_signals", D1, 14), ("candidates", D1, 2), ("engagements", D1, 2),
+                   ("candidate_signals", D2, 19), ("candidates", D2, 3), ("engagements", D2, 4)]
+    vocabulary = fetch(ws, f'"{ws.schema}_seeds".skill_vocabulary', "distinct vocabulary_version")
+    assert vocabulary == [(VOCABULARY_VERSION,)]
 
 
 def test_dim_candidates_latest_snapshot(warehouse):
@@ -400,13 +445,46 @@ def test_candidate_signal_feed(warehouse):
     assert c["mean_rubric_score"] is None and c["mean_rubric_score_evidence"] == 0  # no row -> null, 0 evidence
     assert c["on_time_delivery_rate"] is None and c["engagements_started_evidence"] == 1
     assert feed["cand_b"]["completion_rate"] == 0.0
+    extra = {r[0]: r[1:] for r in fetch(ws, mart(ws, "candidate_signal_feed"), "candidate_ref, vocabulary_version, "
+                                         "rubric_version, signal_score_reason, signal_score_explanation")}
+    assert extra["cand_a"] == (VOCABULARY_VERSION, RUBRIC_VERSION, f"signal_score is {SCORE_A2[0]}", SCORE_A2[2])
+    assert a["signal_score"] == SCORE_A2[0] and a["signal_score_evidence"] == 8
+    assert extra["cand_c"][2:] == (None, None) and c["signal_score_evidence"] == 0
+
+
+def test_feed_records_build_from_the_mart(warehouse):
+    """hiring_signals.feeds reads exactly these columns and every record is valid against the feed schema."""
+    import fastjsonschema
+
+    from hiring_signals.feeds import feed_columns, feed_record, feed_schema
+
+    ws, _, _ = warehouse
+    assert feed_columns() == mart_columns(ws, "candidate_signal_feed")
+    validate = fastjsonschema.compile(feed_schema())
+    rows = query_dicts(ws, f"SELECT {', '.join(feed_columns())} FROM {mart(ws, 'candidate_signal_feed')}")
+    records = {r["candidate_ref"]: feed_record(r) for r in rows}
+    for record in records.values():
+        validate({**record, "candidate_ref": "cand_" + "0" * 32})  # the hand-made refs here are not HMACs
+    explained = records["cand_a"]["signals"]["signal_score"]["explanation"]
+    assert sum(p["points"] for p in explained.values()) == pytest.approx(SCORE_A2[0])
+
+
+def test_score_components_mart_explains_the_composite(warehouse):
+    ws, _, _ = warehouse
+    rows = fetch(ws, mart(ws, "fct_signal_score_components"),
+                 "candidate_ref, component, input_value, normalised, weight, points, points_short_of_weight, signal_score",
+                 order="candidate_ref, component_order")
+    assert [r[:2] for r in rows] == [(c, n) for c in ("cand_a", "cand_b") for n in SCORE_COMPONENT_NAMES]
+    a = {r[1]: r for r in rows if r[0] == "cand_a"}
+    assert a["quality"][2:7] == (0.875, 0.875, 25.0, 21.875, 3.125)
+    assert sum(r[5] for r in a.values()) == pytest.approx(SCORE_A2[0]) == a["activity"][7]
 
 
 def test_signal_history_keeps_every_day(warehouse):
     ws, _, _ = warehouse
     counts = fetch(ws, mart(ws, "fct_candidate_signals_daily"), "as_of_date, count(*)",
                    where="1=1 GROUP BY as_of_date", order="as_of_date")
-    assert counts == [(D1, 12), (D2, 17)]
+    assert counts == [(D1, 14), (D2, 19)]
     a = fetch(ws, mart(ws, "fct_candidate_signals_daily"), "as_of_date, signal_value, evidence_count, window_days",
               where="candidate_ref = 'cand_a' AND signal = 'on_time_delivery_rate'", order="as_of_date")
     assert a == [(D1, 1.0, 2, 90), (D2, 0.75, 4, 90)]
@@ -438,7 +516,7 @@ def test_incremental_history_rebuilds_only_reloaded_days(warehouse):
     run_dbt(["build", "--select", "fct_candidate_signals_daily"], ws, log_dir=work / "dbt")
     history = mart(ws, "fct_candidate_signals_daily")
     assert fetch(ws, history, "as_of_date, count(*)", where="1=1 GROUP BY as_of_date", order="as_of_date") == [
-        (D1, 11), (D2, 17)]
+        (D1, 13), (D2, 19)]
     a = fetch(ws, history, "as_of_date, signal_value, evidence_count",
               where="candidate_ref = 'cand_a' AND signal = 'on_time_delivery_rate'", order="as_of_date")
     assert a == [(D1, 0.9, 3), (D2, 0.75, 4)]
@@ -457,7 +535,8 @@ def test_rerun_of_the_same_data_leaves_every_mart_identical(warehouse):
         load_day(ws, d)
     run_dbt(["build"], ws, log_dir=work / "dbt")
     before, log_before = all_marts(ws), load_log(ws)
-    assert set(before) == {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily"}
+    assert set(before) == {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
+                           "fct_signal_score_components"}
     assert all(before.values())
     for name in before:  # no wall-clock or per-load random value is published
         assert not {"loaded_at", "load_id", "snapshot_loaded_at"} & set(mart_columns(ws, name)), name
@@ -491,7 +570,7 @@ def test_rerun_of_the_same_data_leaves_every_mart_identical(warehouse):
     assert [r for r in after["fct_candidate_signals_daily"] if r[day] == D2] == [
         r for r in before["fct_candidate_signals_daily"] if r[day] == D2]
     assert after["fct_candidate_signals_daily"] != before["fct_candidate_signals_daily"]
-    for name in ("dim_candidates", "fct_engagements", "candidate_signal_feed"):  # latest snapshot D2 unchanged
+    for name in ("dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_signal_score_components"):
         assert after[name] == before[name], name
 
 

@@ -8,6 +8,8 @@ import pyarrow as pa
 import pytest
 
 from hiring_signals.contract import raw_event_arrow_schema
+from hiring_signals.contract.curated_schema import FEATURE_VERSION, RUBRIC_VERSION
+from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.quality import GateFailed, enforce, validate
 from hiring_signals.quality.suites import BUILDERS, SUITES_DIR, suite_json
 
@@ -62,7 +64,9 @@ def test_raw_gate_names_each_broken_expectation():
 def signal_rows(values):
     return pd.DataFrame([
         {"as_of_date": datetime(2026, 6, 1).date(), "candidate_ref": f"cand_{i:032x}", "signal": s, "value": v,
-         "evidence_count": 1, "window_days": None, "feature_version": "signals-v1"}
+         "evidence_count": 1, "window_days": None, "feature_version": FEATURE_VERSION,
+         "vocabulary_version": VOCABULARY_VERSION, "rubric_version": RUBRIC_VERSION, "reason": "because",
+         "explanation": "{}" if s == "signal_score" else None}
         for i, (s, v) in enumerate(values)
     ])
 
@@ -77,3 +81,17 @@ def test_signal_ranges_come_from_the_catalog():
     assert not bad.success
     conditions = sorted(f["condition"] for f in bad.failures)
     assert len(conditions) == 2 and "completion_rate" in conditions[0] and "mean_rubric_score" in conditions[1]
+
+
+def test_signal_gate_checks_provenance_and_the_composite_explanation():
+    rows = signal_rows([("signal_score", 55.0), ("signal_score", 120.0), ("active_weeks_90d", 14.0)])
+    rows.loc[0, "explanation"] = None  # the composite must explain itself
+    rows.loc[2, "vocabulary_version"] = "skills-v0"  # computed with another vocabulary than the one shipped
+    result = validate("candidate_signals", rows, batch="t", engine="pandas")
+    failed = {(f["type"], str(f["column"])) for f in result.failures}
+    assert failed == {
+        ("expect_column_values_to_not_be_null", "explanation"),
+        ("expect_column_values_to_be_in_set", "vocabulary_version"),
+        ("expect_column_values_to_be_between", "value"),
+    }
+    assert len(result.failures) == 4  # signal_score above 100 and active_weeks_90d above 13

@@ -28,6 +28,10 @@ catalogued as (
         s.evidence_count,
         s.window_days,
         s.feature_version,
+        s.vocabulary_version,
+        s.rubric_version,
+        s.reason,
+        s.explanation,
         c.unit as signal_unit,
         cast(c.min_value as double precision) as signal_min_value,
         cast(c.max_value as double precision) as signal_max_value

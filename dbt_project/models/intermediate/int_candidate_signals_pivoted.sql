@@ -1,6 +1,7 @@
 -- Long -> wide: one row per candidate at the latest complete snapshot, with a <signal> value column and a
--- <signal>_evidence count column for every signal in var('signals'). A signal missing for a candidate gets
--- a null value and zero evidence.
+-- <signal>_evidence count column for every signal in var('signals'), the versions the snapshot was computed
+-- with, and the composite's reason and explanation. A signal missing for a candidate gets a null value and zero
+-- evidence.
 
 with
 
@@ -25,6 +26,10 @@ pivoted as (
         candidate_ref,
         as_of_date,
         max(feature_version) as feature_version,
+        max(vocabulary_version) as vocabulary_version,
+        max(rubric_version) as rubric_version,
+        max(case when signal = 'signal_score' then reason end) as signal_score_reason,
+        max(case when signal = 'signal_score' then explanation end) as signal_score_explanation,
         {%- for signal in var('signals') %}
         max(case when signal = '{{ signal }}' then signal_value end) as {{ signal }},
         coalesce(max(case when signal = '{{ signal }}' then evidence_count end), 0) as {{ signal }}_evidence

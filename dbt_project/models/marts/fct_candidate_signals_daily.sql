@@ -71,7 +71,12 @@ final as (
         cast(s.evidence_count as bigint) as evidence_count,
         cast(s.window_days as integer) as window_days,
         cast(s.feature_version as text) as feature_version,
-        cast(p.content_sha256 as text) as content_sha256
+        cast(p.content_sha256 as text) as content_sha256,
+        -- after content_sha256: a table built before these columns existed gets them appended in this order
+        cast(s.vocabulary_version as text) as vocabulary_version,
+        cast(s.rubric_version as text) as rubric_version,
+        cast(s.reason as text) as reason,
+        cast(s.explanation as text) as explanation
 
     from signals as s
     inner join partitions as p

@@ -53,7 +53,8 @@ final as (
             end
         as boolean) as is_on_time,
         cast(feedback_count as bigint) as feedback_count,
-        cast(mean_rubric_score as double precision) as mean_rubric_score
+        cast(mean_rubric_score as double precision) as mean_rubric_score,
+        cast(skills as text) as skills
 
     from engagements
 

@@ -7,8 +7,12 @@ Persona events are never made malformed, redelivered or late by the simulator; t
 Dan's scripted feedback (occurred on day 13, recorded by the platform on day 24).
 
 `persona_expected_signals(start)` holds the values computed by hand from the scripts below, evaluated as
-of `start + 30 days` (knowledge time: events that occurred *and* were recorded by then). They only hold
-when the population's `end` is at least 25 days after `start`.
+of `start + 30 days` (knowledge time: events that occurred *and* were recorded by then). They hold for any
+as-of date from day 25 on, as long as the population's `end` is at least 25 days after `start`.
+`persona_expected_time_relative(start, as_of_end, rubric_prior)` adds the signals that also depend on the
+as-of instant (days since last activity, active weeks, recency weights) and on the population (the rubric
+prior, hence the rubric dimensions and the composite score), computed from the scripts by the documented
+formulas (spark_jobs/README.md).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ DAN = "dan.delayed@persona.example"
 PERSONAS: dict[str, str] = {
     ADA: "Reliable: 3 engagements with 3 different employers, all completed; 6 deliverables on or before due "
          "(one exactly at its due time), all approved first time; feedback (5,5,5,5), (4,4,4,4), (5,4,5,4), "
-         "would rehire; 2 verified open-ended credentials (one re-checked active), no revocations.",
+         "would rehire; 2 verified open-ended credentials (one re-checked active), no revocations; two measured "
+         "KPI outcomes; refers Cara; converted into a full-time offer by her third employer, accepted.",
     BEN: "Late: 2 engagements started, 1 completed, 1 cancelled by the candidate; 3 deliverables, 1 on time and "
          "2 late (one sent back for changes); one feedback (3,2,2,3), would not rehire; 1 verified credential "
          "revoked 10 days after issue.",
@@ -38,16 +43,45 @@ PERSONAS: dict[str, str] = {
           "1 deliverable on time; no feedback; 3 credentials: one whose proof failed verification, one expired "
           "on day 15, one verified and valid -> exactly 1 active.",
     DAN: "Delayed: 1 engagement started day 2, completed day 12; 1 deliverable on time; feedback (4,5,4,5) "
-         "occurred on day 13 but recorded (updated_at) on day 24: invisible to any as-of time before day 24.",
+         "occurred on day 13 but recorded (updated_at) on day 24: invisible to any as-of time before day 24. "
+         "The same employer hires him again: a second engagement started day 16, in progress.",
 }
 
+# The signals persona_expected_signals() gives exact values for (every other signal of the catalog depends on
+# the as-of instant or the population: persona_expected_time_relative()).
 SIGNAL_NAMES = (
     "engagements_started",
     "engagements_completed",
     "completion_rate",
+    "cancellation_rate",
     "on_time_delivery_rate",
+    "median_days_late",
+    "first_pass_approval_rate",
     "mean_rubric_score",
+    "would_rehire_rate",
+    "impact_outcomes",
+    "impact_size",
     "active_verified_credentials",
+    "credential_skills",
+    "skill_breadth",
+    "skills_work_and_credential",
+    "repeat_engagement_rate",
+    "referrals_made",
+    "referrals_received",
+    "offers_extended",
+    "offers_accepted",
+    "placements_started",
+    "placements_fell_off",
+    "median_response_hours",
+)
+TIME_RELATIVE_SIGNAL_NAMES = (
+    "rubric_quality",
+    "rubric_communication",
+    "rubric_timeliness",
+    "rubric_skill_fit",
+    "days_since_last_activity",
+    "active_weeks_90d",
+    "signal_score",
 )
 
 _RECORD_LAG = timedelta(seconds=30)  # persona events are recorded 30 s after they occur
@@ -83,46 +117,192 @@ def persona_expected_signals(start: date) -> dict[str, dict[str, Any]]:
 
     completion_rate = completed / (completed + cancelled), None when nothing ended;
     on_time_delivery_rate = deliverables submitted at or before due_at / submitted, None when none;
+    cancellation_rate = ended by the candidate's own cancellation / ended;
+    median_days_late = median lateness of the deliverables first submitted late, None when none was;
+    first_pass_approval_rate = deliverables approved at their first review / reviewed;
     mean_rubric_score = mean over feedback events of the mean of the four scores, None when none;
+    would_rehire_rate = reviews saying yes / reviews;
+    impact_size = mean of |result - baseline| / max(|baseline|, |result|) over the measured KPIs;
     active_verified_credentials = proof verified, valid_from <= as_of < valid_until (or open-ended),
-    latest status not revoked / suspended / expired.
+    latest status not revoked / suspended / expired;
+    skills (vocabulary ids): completed engagements' scope skills and active credentials' skills;
+    repeat_engagement_rate = employers who engaged the candidate twice or more / employers;
+    median_response_hours = median of application time - invited_at over invited applications.
     The values do not depend on `start`; the argument documents what they are relative to.
     """
     del start  # the scripts are relative to start, so the values are too
+    none = {"placements_started": 0, "placements_fell_off": 0}  # recruiter placements: not in these scripts
     return {
         ADA: {
             "engagements_started": 3,
             "engagements_completed": 3,
             "completion_rate": 1.0,
+            "cancellation_rate": 0.0,
             "on_time_delivery_rate": 1.0,  # 6 / 6
+            "median_days_late": None,
+            "first_pass_approval_rate": 1.0,  # 6 / 6
             "mean_rubric_score": 4.5,  # mean(5.0, 4.0, 4.5)
+            "would_rehire_rate": 1.0,  # 3 / 3
+            "impact_outcomes": 2,
+            "impact_size": 0.65,  # mean(|6 - 20| / 20, |25 - 10| / 25)
             "active_verified_credentials": 2,
+            "credential_skills": 3,  # sql, statistics, tableau
+            "skill_breadth": 4,  # + python from her work (SQL, Python on every engagement)
+            "skills_work_and_credential": 1,  # sql
+            "repeat_engagement_rate": 0.0,  # 3 employers, once each
+            "referrals_made": 1,
+            "referrals_received": 0,
+            "offers_extended": 1,
+            "offers_accepted": 1,
+            "median_response_hours": None,  # applied from search, never invited
+            **none,
         },
         BEN: {
             "engagements_started": 2,
             "engagements_completed": 1,
             "completion_rate": 0.5,  # 1 completed, 1 cancelled
+            "cancellation_rate": 0.5,  # ... by himself
             "on_time_delivery_rate": 1 / 3,
+            "median_days_late": 20 / 24,  # median of 23 and 17 hours late
+            "first_pass_approval_rate": 2 / 3,  # one sent back for changes
             "mean_rubric_score": 2.5,  # (3+2+2+3)/4
+            "would_rehire_rate": 0.0,
+            "impact_outcomes": 0,
+            "impact_size": None,
             "active_verified_credentials": 0,  # revoked on day 12
+            "credential_skills": 0,
+            "skill_breadth": 2,  # market research, spreadsheets (Excel) from the completed engagement
+            "skills_work_and_credential": 0,  # his Excel credential was revoked
+            "repeat_engagement_rate": 0.0,
+            "referrals_made": 0,
+            "referrals_received": 0,
+            "offers_extended": 0,
+            "offers_accepted": 0,
+            "median_response_hours": 6.0,  # invited 12:00, applied 18:00
+            **none,
         },
         CARA: {
             "engagements_started": 1,
             "engagements_completed": 0,
             "completion_rate": None,  # still in progress
+            "cancellation_rate": None,
             "on_time_delivery_rate": 1.0,
+            "median_days_late": None,
+            "first_pass_approval_rate": 1.0,
             "mean_rubric_score": None,
+            "would_rehire_rate": None,
+            "impact_outcomes": 0,
+            "impact_size": None,
             "active_verified_credentials": 1,  # failed proof and expired ones excluded
+            "credential_skills": 1,  # figma
+            "skill_breadth": 1,  # nothing completed yet
+            "skills_work_and_credential": 0,
+            "repeat_engagement_rate": 0.0,
+            "referrals_made": 0,
+            "referrals_received": 1,  # from Ada
+            "offers_extended": 0,
+            "offers_accepted": 0,
+            "median_response_hours": 4.0,  # invited 09:00, applied 13:00
+            **none,
         },
         DAN: {
-            "engagements_started": 1,
+            "engagements_started": 2,
             "engagements_completed": 1,
             "completion_rate": 1.0,
+            "cancellation_rate": 0.0,
             "on_time_delivery_rate": 1.0,
+            "median_days_late": None,
+            "first_pass_approval_rate": 1.0,
             "mean_rubric_score": 4.5,  # (4+5+4+5)/4, known from day 24
+            "would_rehire_rate": 1.0,
+            "impact_outcomes": 0,
+            "impact_size": None,
             "active_verified_credentials": 0,
+            "credential_skills": 0,
+            "skill_breadth": 2,  # spreadsheets, sql
+            "skills_work_and_credential": 0,
+            "repeat_engagement_rate": 1.0,  # his one employer hired him twice
+            "referrals_made": 0,
+            "referrals_received": 0,
+            "offers_extended": 0,
+            "offers_accepted": 0,
+            "median_response_hours": None,
+            **none,
         },
     }
+
+
+# Numerators and denominators of the composite's rate components, by hand from the scripts, as known from
+# day 22 on: (on time, submitted), (completed, ended), (approved first time, reviewed), (would rehire, answers:
+# informative only, the oracle counts the known reviews since Dan's is late), (active credentials, issued),
+# measured outcomes.
+_SCORE_INPUTS = {
+    ADA: {"delivery": (6, 6), "completion": (3, 3), "first_pass": (6, 6), "rehire": (3, 3), "credentials": (2, 2),
+          "impact": 2},
+    BEN: {"delivery": (1, 3), "completion": (1, 2), "first_pass": (2, 3), "rehire": (0, 1), "credentials": (0, 1),
+          "impact": 0},
+    CARA: {"delivery": (1, 1), "completion": (0, 0), "first_pass": (1, 1), "rehire": (0, 0), "credentials": (1, 3),
+           "impact": 0},
+    DAN: {"delivery": (1, 1), "completion": (1, 1), "first_pass": (1, 1), "rehire": (1, 1), "credentials": (0, 0),
+          "impact": 0},
+}
+
+
+def _ingested_at(updated_at: datetime) -> datetime:
+    """Knowledge time of a record under daily ingestion: the end of the UTC day it was recorded on."""
+    return datetime.combine(updated_at.date() + timedelta(days=1), time(), tzinfo=timezone.utc)
+
+
+def persona_expected_time_relative(start: date, as_of_end: datetime, rubric_prior: dict[str, float] | None = None,
+                                   half_life_days: float = 180.0) -> dict[str, dict[str, Any]]:
+    """Per persona email, the signals that depend on the as-of instant, by the documented formulas.
+
+    Always: days_since_last_activity, active_weeks_90d. With `rubric_prior` (the population mean of each rubric
+    dimension as of the same date, which depends on the whole population): the four rubric_<dimension> values
+    and signal_score. Only events known as of `as_of_end` count (recorded, then ingested by the end of that day).
+    """
+    from hiring_signals.contract import curated_schema as c  # the weights and constants live there, once
+
+    known = [e for e in persona_events(start) if e.occurred_at < as_of_end and _ingested_at(e.updated_at) <= as_of_end]
+    out: dict[str, dict[str, Any]] = {}
+    for email in PERSONAS:
+        mine = [e for e in known if e.email is not None and e.email.strip().lower() == email]
+        activity = [e.occurred_at for e in mine if e.type in c.ACTIVITY_EVENT_TYPES]
+        ages = [(as_of_end - t) / timedelta(days=1) for t in activity]
+        in_window = [a for a in ages if a <= c.ACTIVITY_WINDOW_DAYS]
+        weeks = len({int(a // 7) for a in in_window})
+        values: dict[str, Any] = {
+            "days_since_last_activity": min(ages) if ages else None,
+            "active_weeks_90d": weeks,
+        }
+        if rubric_prior is not None:
+            reviews = [e for e in mine if e.type == "feedback.recorded"]
+            weights = [round(0.5 ** (((as_of_end - e.occurred_at) / timedelta(days=1)) / half_life_days) * 1e9)
+                       for e in reviews]
+            m = c.RUBRIC_PRIOR_WEIGHT
+            for d in c.RUBRIC_DIMENSIONS:
+                weighted = sum(w * e.data["scores"][d] for w, e in zip(weights, reviews)) / 1e9
+                values[f"rubric_{d}"] = ((weighted + m * rubric_prior[d]) / (sum(weights) / 1e9 + m)
+                                         if reviews else None)
+            quality = (sum(values[f"rubric_{d}"] for d in c.RUBRIC_DIMENSIONS) / 4 if reviews
+                       else sum(rubric_prior.values()) / 4)
+            inputs = _SCORE_INPUTS[email]
+
+            def smoothed(pair: tuple[int, int]) -> float:
+                return (pair[0] + c.SCORE_RATE_PRIOR_WEIGHT * c.SCORE_RATE_PRIOR) / (pair[1] + c.SCORE_RATE_PRIOR_WEIGHT)
+            normalised = {
+                "quality": (quality - 1) / 4,
+                "delivery": smoothed(inputs["delivery"]),
+                "completion": smoothed(inputs["completion"]),
+                "first_pass": smoothed(inputs["first_pass"]),
+                "rehire": smoothed((sum(e.data["would_rehire"] for e in reviews), len(reviews))),
+                "credentials": min(inputs["credentials"][0], c.SCORE_CAP_CREDENTIALS) / c.SCORE_CAP_CREDENTIALS,
+                "impact": min(inputs["impact"], c.SCORE_CAP_OUTCOMES) / c.SCORE_CAP_OUTCOMES,
+                "activity": weeks / 13,
+            }
+            values["signal_score"] = sum(comp.weight * normalised[comp.name] for comp in c.SCORE_COMPONENTS)
+        out[email] = values
+    return out
 
 
 @dataclass
@@ -267,6 +447,21 @@ def _ada(start: datetime) -> list[PersonaEvent]:
                  s.at(12, 0), None)
     s.emit("credential.status_changed", s.at(18, 6), {
         "credential_id": c1, "status": "active", "verification_result": "verified"})
+    # Measured impact of two of her deliverables, reported by the employers after the work was done.
+    for day, n, deliverable, metric, baseline, result, unit in (
+            (16, 1, 2, "report_prep_hours", 20.0, 6.0, "hours"), (21, 2, 2, "dashboard_weekly_users", 10.0, 25.0, "count")):
+        s.emit("outcome.measured", s.at(day, 10), {
+            "deliverable_id": f"dlv_persona_ada_{n}_{deliverable}", "metric": metric, "baseline": baseline,
+            "result": result, "unit": unit, "measured_by": "employer"},
+            employer_id=_EMPLOYERS[n][0], engagement_id=f"eng_persona_ada_{n}")
+    s.emit("referral.made", s.at(6, 20), {"referral_id": "ref_persona_ada_1", "referred_email": CARA,
+                                          "channel": "email"})
+    # Her third employer converts the micro-engagement into a full-time role; she accepts.
+    s.emit("offer.extended", s.at(22, 11), {
+        "offer_id": "ofr_persona_ada_1", "role_title": "Junior Data Analyst", "employment_type": "full_time",
+        "is_conversion": True}, employer_id=_EMPLOYERS[3][0], engagement_id="eng_persona_ada_3")
+    s.emit("offer.accepted", s.at(23, 15), {"offer_id": "ofr_persona_ada_1", "start_date": rfc3339(s.at(45, 0))[:10]},
+           employer_id=_EMPLOYERS[3][0], engagement_id="eng_persona_ada_3")
     return s.events
 
 
@@ -337,6 +532,11 @@ def _dan(start: datetime) -> list[PersonaEvent]:
         employer_id=emp7, engagement_id=e1)
     # The platform recorded this feedback 11 days after it was given: a late arrival by design.
     s.feedback(emp7, e1, s.at(13, 10), (4, 5, 4, 5), True, recorded=s.at(24, 9))
+    # The same employer hires him again (a repeat engagement), still in progress at the as-of date.
+    dues2 = [("dlv_persona_dan_2_1", "Member energy dashboard", s.at(28, 17))]
+    e2 = s.post(2, _EMPLOYERS[7], s.at(14, 10), "Member energy dashboard", "data-analysis", ["Excel", "Power BI"],
+                2, 900.0, dues2)
+    s.hire(2, emp7, e2, s.at(14, 15), s.at(15, 11), s.at(16, 9), s.at(30, 17))
     return s.events
 
 

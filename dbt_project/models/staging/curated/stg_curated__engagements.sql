@@ -24,7 +24,8 @@ renamed as (
         cast(deliverables_submitted as bigint) as deliverables_submitted,
         cast(deliverables_on_time as bigint) as deliverables_on_time,
         cast(feedback_count as bigint) as feedback_count,
-        cast(mean_rubric_score as double precision) as mean_rubric_score
+        cast(mean_rubric_score as double precision) as mean_rubric_score,
+        cast(skills as text) as skills
 
     from source
 
