@@ -131,7 +131,9 @@ class LocalAirflow:
         # the scheduler writes. Such answers are retried briefly; anything else is raised with its body.
         for attempt in range(30):
             response = self._session.request(method, f"{self.api}{path}", timeout=60, **kwargs)
-            if response.status_code != 503:
+            # ...or, depending on where the lock bites, a 500 "Database error" (the transaction was rolled back)
+            locked = response.status_code == 503 or (response.status_code == 500 and "Database error" in response.text)
+            if not locked:
                 break
             time.sleep(min(0.5 * (attempt + 1), 3))
         if response.status_code >= 400:

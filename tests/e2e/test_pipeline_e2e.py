@@ -71,6 +71,14 @@ def chain(moto_endpoint, tmp_path_factory, request):
         "HS_DUCKDB_PATH": str(home / "warehouse.duckdb"), "HS_WAREHOUSE_SCHEMA": f"e2e_{suffix}",
         "HS_RECRUITER_QUEUE": f"e2e-drops-{suffix}", "HS_HTTP_MAX_ATTEMPTS": "6", "HS_PAGE_LIMIT": "100", "HS_INGEST_INTERVAL_DAYS": str(INTERVAL_DAYS),
     }
+    # Airflow's metadata on PostgreSQL, as in production: SQLite's single writer makes the scheduler, the API
+    # (backfill creation) and the triggerer race (StaleDataError, "database is locked") on a busy machine.
+    metadata_db = f"e2e_airflow_{suffix}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    admin.cursor().execute(f'create database "{metadata_db}"')
+    admin.close()
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{metadata_db}"
     settings = load_settings(env)
     lake = Lake(settings.s3)
     lake.ensure_buckets()
@@ -93,6 +101,10 @@ def chain(moto_endpoint, tmp_path_factory, request):
         airflow.stop()
         simulator.stop()
         gig_simulator.stop()
+        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+        admin.autocommit = True
+        admin.cursor().execute(f'drop database if exists "{metadata_db}" with (force)')
+        admin.close()
 
 
 def test_every_dag_ran_green_and_downstream_was_asset_triggered(chain):
