@@ -230,6 +230,11 @@ def test_same_marts_on_postgresql(chain):
     pg_schema = f"e2e_pg_{uuid.uuid4().hex[:8]}"
     pg_env = {"HS_WAREHOUSE_TARGET": "postgres", "HS_PG_DATABASE": "test", "HS_WAREHOUSE_SCHEMA": pg_schema}
     pg_airflow = LocalAirflow(settings, {**chain["env"], **pg_env}, airflow.api_port, airflow.log_dir)
+    # `dags test` runs the tasks in its own process; a live scheduler on the same metadata DB would also pick up
+    # that run's task instances and the two would collide (TaskAlreadyRunningError). The chain is done by now.
+    for proc in airflow.processes:
+        if proc.name == "airflow-scheduler":
+            proc.stop()
     try:
         pg_airflow.cli("dags", "test", "hs_publish_warehouse", "-c", orjson.dumps({"as_of_date": LAST_DAY.isoformat()}).decode())
         pg_settings = load_settings({**chain["env"], **pg_env})
