@@ -11,16 +11,16 @@ from airflow.sdk import Asset
 
 from hiring_signals.config import load_settings
 
-_settings = load_settings()
-LAKE = _settings.s3.lake_bucket
-FEEDS = _settings.s3.feeds_bucket
-SOURCES = _settings.sources
+SETTINGS = load_settings()  # read once per parse; DAG files take what they need from here
+LAKE = SETTINGS.s3.lake_bucket
+FEEDS = SETTINGS.s3.feeds_bucket
+SOURCES = SETTINGS.sources
 # Event-driven file-drop sources: no data intervals, so they never gate an as-of date, but their batches are
 # read by the signal job and new ones trigger it.
 DROP_SOURCES = ("recruiter",)
-INGEST_START_DATE = _settings.ingest_start_date
-INGEST_END_DATE = _settings.ingest_end_date
-INGEST_INTERVAL_DAYS = _settings.ingest_interval_days
+INGEST_START_DATE = SETTINGS.ingest_start_date
+INGEST_END_DATE = SETTINGS.ingest_end_date
+INGEST_INTERVAL_DAYS = SETTINGS.ingest_interval_days
 
 
 def raw_events_asset(source: str) -> Asset:

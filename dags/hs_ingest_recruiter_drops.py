@@ -23,10 +23,8 @@ from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTim
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hiring_signals.airflow_triggers import SqsDropNotificationTrigger
-from hiring_signals.config import load_settings
-from hs_common import DEFAULT_ARGS, LAKE, raw_events_asset
+from hs_common import DEFAULT_ARGS, LAKE, SETTINGS, raw_events_asset
 
-_settings = load_settings()
 DROPS_PREFIX = "landing/drops/"
 RAW_RECRUITER = raw_events_asset("recruiter")
 
@@ -37,10 +35,10 @@ LANDED_DROPS = Asset(
     watchers=[AssetWatcher(
         name="recruiter_drops_sqs",
         trigger=SqsDropNotificationTrigger(
-            queue=_settings.recruiter_queue,
-            region=_settings.s3.region,
-            endpoint_url=_settings.s3.endpoint_url,
-            embedded=_settings.s3.embedded,
+            queue=SETTINGS.recruiter_queue,
+            region=SETTINGS.s3.region,
+            endpoint_url=SETTINGS.s3.endpoint_url,
+            embedded=SETTINGS.s3.embedded,
             bucket=LAKE,
             key_prefix=DROPS_PREFIX,
         ),
@@ -64,6 +62,7 @@ def hs_ingest_recruiter_drops():
         """The landed keys the triggering events name, plus landed files not ingested yet; none named (a daily
         or manual run) means: sweep."""
         from hiring_signals import drops
+        from hiring_signals.config import load_settings
         from hiring_signals.storage import Lake
 
         named = set()
@@ -84,6 +83,7 @@ def hs_ingest_recruiter_drops():
     @task(outlets=[RAW_RECRUITER])
     def ingest(plan: dict):
         from hiring_signals import drops
+        from hiring_signals.config import load_settings
         from hiring_signals.identity import Pseudonymiser
         from hiring_signals.storage import Lake
 

@@ -17,8 +17,7 @@ from urllib.parse import urlparse
 from hiring_signals.airflow_local import LocalAirflow
 from hiring_signals.config import Settings, load_settings
 from hiring_signals.contract.curated_schema import SIGNALS
-from hiring_signals.embedded import (port_is_open, start_gig_simulator, start_marketplace_simulator, start_moto,
-                                    stop_pid_files)
+from hiring_signals.embedded import port_is_open, start_moto, start_simulator, stop_pid_files
 from hiring_signals.drops import pending_keys as pending_drops, reconcile as reconcile_drops
 from hiring_signals.simulators.recruiter_drops import replay as replay_recruiter_drops
 from hiring_signals.storage import Lake, read_manifests
@@ -90,15 +89,10 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
     start_moto(s3_port, log_dir, pid_dir=run_dir)
     Lake(settings.s3).ensure_buckets()
     ensure_drop_notifications(settings)  # landing/drops/ object-created -> SQS, watched by hs_ingest_recruiter_drops
-    print(f"starting the marketplace simulator on {settings.marketplace_url} "
-          f"(seed {scenario.seed}, {scenario.candidates} candidates, {scenario.employers} employers, "
-          f"{scenario.start} .. {scenario.end})")
-    start_marketplace_simulator(sim_port, log_dir, seed=scenario.seed, candidates=scenario.candidates,
-                                employers=scenario.employers, start=scenario.start.isoformat(),
-                                end=scenario.end.isoformat(), pid_dir=run_dir,
-                                extra_args=["--malformed-rate", str(scenario.malformed_rate)])
-    print(f"starting the gig platform simulator on {settings.gig_url} (same seed and people, API v{settings.gig_api_version})")
-    start_gig_simulator(gig_port, log_dir, seed=scenario.seed, candidates=scenario.candidates,
+    for kind, url, port in (("marketplace", settings.marketplace_url, sim_port), ("gig", settings.gig_url, gig_port)):
+        print(f"starting the {kind} simulator on {url} (seed {scenario.seed}, {scenario.candidates} candidates, "
+              f"{scenario.employers} employers, {scenario.start} .. {scenario.end}; the same people in every source)")
+        start_simulator(kind, port, log_dir, seed=scenario.seed, candidates=scenario.candidates,
                         employers=scenario.employers, start=scenario.start.isoformat(), end=scenario.end.isoformat(),
                         pid_dir=run_dir, extra_args=["--malformed-rate", str(scenario.malformed_rate)])
     airflow = LocalAirflow(settings, env, settings.airflow_api_port, log_dir, pid_dir=run_dir)

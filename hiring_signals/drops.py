@@ -48,24 +48,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import orjson
-import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
-from hiring_signals.contract import Normaliser, Rejection, raw_event_arrow_schema
+from hiring_signals.contract import Normaliser, Rejection
 from hiring_signals.identity import Pseudonymiser
-from hiring_signals.ingest import BatchCounts, parquet_bytes
-from hiring_signals.quality import enforce, validate
+from hiring_signals.ingest import BatchCounts, commit_raw_batch
 from hiring_signals.sources.recruiter import SOURCE_NAME, DropFileError, UnknownAgency, parse_drop_file, profile
-from hiring_signals.storage import Lake, ObjectRef, PreconditionFailed, StagedFile, commit_batch, gzip_deterministic
-from hiring_signals.storage import layout
+from hiring_signals.storage import Lake, ObjectRef, PreconditionFailed, commit_batch
 from hiring_signals.storage.lake import canonical_json
 
 log = logging.getLogger(__name__)
 
 SOURCE = SOURCE_NAME
 LANDING_PREFIX = "landing/drops/"
-ROWS_PER_RAW_FILE = 250_000
 # The event-id index is sharded by the first hex digit of sha256(event id): 16 objects per agency.
 _AGENCY_KEY = re.compile(r"^landing/drops/agency=([^/]+)/(.+)$")
 _COUNT_KEYS = ("received", "accepted", "duplicates", "quarantined")
@@ -292,7 +288,7 @@ def _result(lf: LandedFile, status: str, counts: dict, **extra) -> dict:
 def ingest_file(lake: Lake, lf: LandedFile, pseudonymiser: Pseudonymiser) -> dict:
     """Ingest one landed file (idempotent). Raises UnknownAgency / DropFileError / LandingChanged for
     problems of the whole file; everything about single rows ends in the counts and the quarantine."""
-    p = profile(lf.agency)  # an unknown agency fails before anything is read
+    profile(lf.agency)  # an unknown agency fails before anything is read
     done = _get_json_or_none(lake, done_ref(lake, lf.file_id))
     body = None
     if done is not None:
@@ -357,27 +353,11 @@ def ingest_file(lake: Lake, lf: LandedFile, pseudonymiser: Pseudonymiser) -> dic
             accepted[event_id] = result
     counts = BatchCounts(len(rows), len(accepted), duplicates, len(quarantined)).check(bid)
 
-    table = pa.Table.from_pylist(sorted(accepted.values(), key=lambda r: (r["occurred_at"], r["event_id"])),
-                                 schema=raw_event_arrow_schema())
-    gate = validate("raw_events", table.to_pandas(), batch=bid, engine="pandas")
-    lake.put(layout.validation_result_ref(lake, "raw_events", bid.replace("/", "__")), canonical_json(gate.as_dict()),
-             "application/json")
-    enforce(gate)  # nothing is committed when the gate fails
-
-    files = [StagedFile("raw", data_prefix, "parquet", parquet_bytes(table.slice(i, ROWS_PER_RAW_FILE)),
-                        rows=min(ROWS_PER_RAW_FILE, table.num_rows - i))
-             for i in range(0, table.num_rows, ROWS_PER_RAW_FILE)]
-    if quarantined:
-        files.append(StagedFile("quarantine", data_prefix, "ndjson.gz",
-                                gzip_deterministic(b"\n".join(quarantined) + b"\n"), rows=len(quarantined),
-                                content_type="application/gzip"))
-    manifest = commit_batch(lake, manifest_ref=mref, files=files, batch_prefixes=[("raw", data_prefix),
-                                                                                   ("quarantine", data_prefix)], body={
+    manifest = commit_raw_batch(lake, batch=bid, rows=list(accepted.values()), quarantined=quarantined,
+                                data_prefix=data_prefix, manifest_ref=mref, body={
         **base, "status": "ingested", "duplicate_of": None, "counts": counts.as_dict(),
         "quarantine_reasons": dict(sorted(reasons.items())),
-        "accepted_by_type": dict(sorted(Counter(r["event_type"] for r in accepted.values()).items())),
         "duplicates_of": dict(sorted(duplicates_of.items())),
-        "validation": {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated},
     })
     _complete(lake, manifest, mref.key, sorted(accepted))
     log.info("committed %s (%s): %s", bid, lf.key, counts.as_dict())

@@ -109,25 +109,15 @@ def start_moto(port: int, log_dir: Path, pid_dir: Path | None = None) -> Managed
     return proc
 
 
-def start_marketplace_simulator(port: int, log_dir: Path, *, seed: int, candidates: int, employers: int,
-                                start: str, end: str, extra_args: list[str] | None = None,
-                                pid_dir: Path | None = None) -> ManagedProcess:
-    argv = [sys.executable, "-m", "hiring_signals.simulators.marketplace", "--host", "127.0.0.1", "--port", str(port),
+def start_simulator(kind: str, port: int, log_dir: Path, *, seed: int, candidates: int, employers: int,
+                    start: str, end: str, extra_args: list[str] | None = None,
+                    pid_dir: Path | None = None) -> ManagedProcess:
+    """A source simulator (`hiring_signals.simulators.<kind>`) on 127.0.0.1:`port`; the same seed, sizes and
+    window give every simulator the same people."""
+    argv = [sys.executable, "-m", f"hiring_signals.simulators.{kind}", "--host", "127.0.0.1", "--port", str(port),
             "--seed", str(seed), "--candidates", str(candidates), "--employers", str(employers),
             "--start", start, "--end", end, *(extra_args or [])]
-    proc = launch("marketplace_simulator", argv, log_dir, pid_dir=pid_dir)
-    wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=120, process=proc.process, log_path=proc.log_path)
-    return proc
-
-
-def start_gig_simulator(port: int, log_dir: Path, *, seed: int, candidates: int, employers: int,
-                        start: str, end: str, extra_args: list[str] | None = None,
-                        pid_dir: Path | None = None) -> ManagedProcess:
-    """The gig platform simulator; the same seed, sizes and window as the marketplace's share its people."""
-    argv = [sys.executable, "-m", "hiring_signals.simulators.gig", "--host", "127.0.0.1", "--port", str(port),
-            "--seed", str(seed), "--candidates", str(candidates), "--employers", str(employers),
-            "--start", start, "--end", end, *(extra_args or [])]
-    proc = launch("gig_simulator", argv, log_dir, pid_dir=pid_dir)
+    proc = launch(f"{kind}_simulator", argv, log_dir, pid_dir=pid_dir)
     wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=120, process=proc.process, log_path=proc.log_path)
     return proc
 

@@ -116,15 +116,37 @@ def landing_records(lake: Lake, source: str, interval: Interval) -> Iterable:
 
 # --- load -----------------------------------------------------------------------------------------------
 
-def _scrub_emails(raw: bytes, pseudonymiser: Pseudonymiser) -> bytes:
-    """A serialised quarantine record with every email replaced by its reference (structurally, so JSON escapes
-    survive)."""
-    return orjson.dumps(pseudonymiser.scrub(orjson.loads(raw)), option=orjson.OPT_SORT_KEYS)
-
-
 def _delivery_key(row: dict) -> tuple:
     updated = row["source_updated_at"]
     return (updated is None, updated.isoformat() if updated else "", row["payload"], row["source_extras"] or "")
+
+
+def commit_raw_batch(lake: Lake, *, batch: str, rows: list[dict], quarantined: list[bytes], data_prefix: str,
+                     manifest_ref, body: dict) -> dict:
+    """Gate contract-v1 `rows` with the GX raw_events suite, then commit them (Parquet in raw/) and the
+    `quarantined` lines (gzip NDJSON in quarantine/) under `data_prefix` as one batch; `body` plus the
+    per-type counts and the gate result become the manifest. Nothing is committed when the gate fails."""
+    table = pa.Table.from_pylist(sorted(rows, key=lambda r: (r["occurred_at"], r["event_id"])),
+                                 schema=raw_event_arrow_schema())
+    gate = validate("raw_events", table.to_pandas(), batch=batch, engine="pandas")
+    lake.put(layout.validation_result_ref(lake, "raw_events", batch.replace("/", "__")), canonical_json(gate.as_dict()),
+             "application/json")
+    enforce(gate)
+    files = [
+        StagedFile("raw", data_prefix, "parquet", parquet_bytes(table.slice(i, ROWS_PER_RAW_FILE)),
+                   rows=min(ROWS_PER_RAW_FILE, table.num_rows - i))
+        for i in range(0, table.num_rows, ROWS_PER_RAW_FILE)
+    ]
+    if quarantined:
+        files.append(StagedFile("quarantine", data_prefix, "ndjson.gz",
+                                gzip_deterministic(b"\n".join(quarantined) + b"\n"), rows=len(quarantined),
+                                content_type="application/gzip"))
+    return commit_batch(lake, manifest_ref=manifest_ref, files=files,
+                        batch_prefixes=[("raw", data_prefix), ("quarantine", data_prefix)], body={
+        **body,
+        "accepted_by_type": dict(sorted(Counter(r["event_type"] for r in rows).items())),
+        "validation": {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated},
+    })
 
 
 def late_event_stats(rows: list[dict], interval: Interval) -> dict:
@@ -171,34 +193,16 @@ def load_to_raw(
     counts = BatchCounts(received, len(accepted), duplicates, len(quarantined)).check(bid)
     quarantined.sort()  # stream order must not change the quarantine file either
 
-    rows = sorted(accepted.values(), key=lambda r: (r["occurred_at"], r["event_id"]))
-    table = pa.Table.from_pylist(rows, schema=raw_event_arrow_schema())
-    gate = validate("raw_events", table.to_pandas(), batch=bid, engine="pandas")
-    lake.put(layout.validation_result_ref(lake, "raw_events", bid.replace("/", "__")), canonical_json(gate.as_dict()),
-             "application/json")
-    enforce(gate)  # nothing is committed when the gate fails
-
-    raw_prefix = layout.raw_events_prefix(source, interval)
-    quarantine_prefix = layout.quarantine_prefix(source, interval)
-    files = [
-        StagedFile("raw", raw_prefix, "parquet", parquet_bytes(table.slice(i, ROWS_PER_RAW_FILE)),
-                   rows=min(ROWS_PER_RAW_FILE, table.num_rows - i))
-        for i in range(0, table.num_rows, ROWS_PER_RAW_FILE)
-    ]
-    if quarantined:
-        files.append(StagedFile("quarantine", quarantine_prefix, "ndjson.gz",
-                                gzip_deterministic(b"\n".join(quarantined) + b"\n"), rows=len(quarantined),
-                                content_type="application/gzip"))
+    rows = list(accepted.values())
     body = {
         "zone": "raw", "kind": "events", "source": source, "batch_id": bid, "interval": interval.as_dict(),
         "ingested_at": interval.end.isoformat(), "contract": "v1", "counts": counts.as_dict(),
         "quarantine_reasons": dict(sorted(reasons.items())),
-        "accepted_by_type": dict(sorted(Counter(r["event_type"] for r in rows).items())),
         **late_event_stats(rows, interval),
-        "validation": {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated},
     }
-    commit_batch(lake, manifest_ref=layout.raw_manifest_ref(lake, source, interval), files=files,
-                 batch_prefixes=[("raw", raw_prefix), ("quarantine", quarantine_prefix)], body=body)
+    commit_raw_batch(lake, batch=bid, rows=rows, quarantined=quarantined,
+                     data_prefix=layout.raw_events_prefix(source, interval),
+                     manifest_ref=layout.raw_manifest_ref(lake, source, interval), body=body)
     log.info("committed %s: %s", bid, counts.as_dict())
     return {"source": source, "batch_id": bid, "interval": interval.as_dict(), "counts": counts.as_dict(),
             "quarantine_reasons": body["quarantine_reasons"], "late_events": body["late_events"],

@@ -19,7 +19,7 @@ import pytest
 
 from hiring_signals import pipeline
 from hiring_signals.config import load_settings
-from hiring_signals.embedded import free_port, start_gig_simulator
+from hiring_signals.embedded import free_port, start_simulator
 from hiring_signals.identity import Pseudonymiser, normalise_email
 from hiring_signals.simulators.gig import EXPECTED_REASON, FaultConfig, GigSimulator, generate, render
 from hiring_signals.simulators.marketplace import MarketplaceSimulator, generate as marketplace_generate
@@ -180,7 +180,7 @@ def test_throttling_and_server_errors_are_deterministic_and_bounded():
 @pytest.fixture(scope="module")
 def gig_url(tmp_path_factory):
     port = free_port()
-    proc = start_gig_simulator(port, tmp_path_factory.mktemp("gig-logs"), seed=SEED, start=START.isoformat(),
+    proc = start_simulator("gig", port, tmp_path_factory.mktemp("gig-logs"), seed=SEED, start=START.isoformat(),
                                end=END.isoformat(), extra_args=CLI_RATES, **SIZE)
     yield f"http://127.0.0.1:{port}"
     proc.stop()
