@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 HS_HOME ?= $(CURDIR)/.local
 export HS_HOME
 
-.PHONY: demo test test-fast stop config key venv lock bench clean
+.PHONY: demo test test-fast stop config key venv lock bench bench-scale clean
 
 demo: $(VENV)/.installed key
 	$(BIN)/hs demo
@@ -27,6 +27,11 @@ config: $(VENV)/.installed
 
 bench: $(VENV)/.installed key
 	$(BIN)/python -m benchmarks
+
+# Spark local[2] vs the DuckDB reference at 1M and 10M events, incremental vs full (minutes; data cached in $(HS_HOME)/bench).
+bench-scale: $(VENV)/.installed
+	HS_BENCH_SCALE_SIZES=$${HS_BENCH_SCALE_SIZES:-1000000,10000000} PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python \
+		$(BIN)/python -m benchmarks.scale
 
 venv: $(VENV)/.installed
 

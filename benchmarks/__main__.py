@@ -5,6 +5,9 @@
   land       load_to_raw into the embedded S3 endpoint over HTTP: normalise, dedupe, GX gate, Parquet, commit;
              once as seven daily batches (nightly shape) and once as one batch of the same events, which
              separates the fixed per-batch cost (GX checkpoint, manifest commit) from the per-event cost
+
+Then the signal job at scale (benchmarks.scale): Spark local[2] vs a DuckDB SQL reference, at HS_BENCH_SCALE_SIZES
+events (1M here; `make bench-scale` adds 10M).
 """
 
 from __future__ import annotations
@@ -115,3 +118,6 @@ def _land(population) -> tuple[float, float, int]:
 
 if __name__ == "__main__":
     main()
+    from benchmarks import scale
+
+    scale.main()

@@ -1,7 +1,11 @@
 """Publishes the warehouse marts and the ATS feed whenever a curated snapshot lands.
 
-load_curated -> dbt build (models, contracts, data and unit tests; a failure stops publication)
--> export_feed (NDJSON + manifest in the feeds bucket). Runs one at a time: DuckDB has one writer.
+load_curated -> dbt, one Airflow task per node (cosmos: each seed and model, then its data and unit tests;
+tests spanning several models after all of them; each model/seed emits `warehouse://hiring_signals/<node>`)
+-> gate_marts (GX suites on every mart: ranges, grain keys, references, row-count change against the previous
+publication; a failure stops here) -> export_feed (NDJSON + manifest in the feeds bucket).
+warehouse_marts is emitted only by the gate, the feed Asset only by the export.
+One task at a time: DuckDB has one writer, and on PostgreSQL parallel view swaps deadlock.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from datetime import datetime, timezone
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import Metadata, Param, dag, task
 
-from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SIGNAL_FEED, WAREHOUSE_MARTS, latest_extra
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SETTINGS, SIGNAL_FEED, WAREHOUSE_MARTS, latest_extra
+from hiring_signals.warehouse.cosmos_config import build_dbt_task_group
 
 
 @dag(
@@ -20,6 +25,7 @@ from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SIGNAL_FEED, WAREHOUSE_MART
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
+    max_active_tasks=1,
     default_args={**DEFAULT_ARGS, "retries": 1},
     tags=["dbt", "warehouse", "feeds"],
     # Set to republish a given snapshot by hand (e.g. to another warehouse target); empty = from the Asset event.
@@ -44,12 +50,15 @@ def hs_publish_warehouse():
         return pipeline.load_curated(load_settings(), date.fromisoformat(as_of_date))
 
     @task(outlets=[WAREHOUSE_MARTS])
-    def dbt_build(loaded: dict):
+    def gate_marts(as_of_date: str):
+        from datetime import date
+
         from hiring_signals import pipeline
         from hiring_signals.config import load_settings
 
-        result = pipeline.run_dbt_build(load_settings())
-        yield Metadata(WAREHOUSE_MARTS, {"as_of_date": loaded["as_of_date"], "target": result["target"]})
+        result = pipeline.gate_marts(load_settings(), date.fromisoformat(as_of_date))
+        yield Metadata(WAREHOUSE_MARTS, {"as_of_date": as_of_date, "target": result["target"],
+                                         "row_counts": result["row_counts"]})
         return result
 
     @task(outlets=[SIGNAL_FEED])
@@ -64,8 +73,9 @@ def hs_publish_warehouse():
         return manifest
 
     as_of = resolve_as_of_date()
-    built = dbt_build(load_curated(as_of))
-    built >> export_feed(as_of)
+    dbt = build_dbt_task_group(SETTINGS)
+    gate = gate_marts(as_of)
+    load_curated(as_of) >> dbt >> gate >> export_feed(as_of)
 
 
 hs_publish_warehouse()

@@ -84,6 +84,11 @@ class LocalAirflow:
         self.cli("db", "migrate")
 
     def start(self) -> None:
+        # Staging the dbt project (copy + `dbt parse`, ~10 s) here, before the dag-processor starts, keeps it out
+        # of the first parse of hs_publish_warehouse, which would otherwise do it and blow the parse budget.
+        from hiring_signals.warehouse.cosmos_config import stage_dbt_project
+
+        stage_dbt_project(self.settings)
         # The triggerer runs deferred tasks' triggers and the AssetWatchers of event-driven DAGs (the SQS
         # watcher of recruiter drops); without it those DAGs would never be triggered.
         for name, args in (("airflow-api-server", ["api-server"]), ("airflow-scheduler", ["scheduler"]),

@@ -7,12 +7,15 @@ import sys
 
 
 def _cmd_config(_args) -> int:
-    from hiring_signals.config import describe
+    from hiring_signals.config import describe, load_settings
 
     rows = describe()
     width = max(len(name) for name, _, _ in rows)
     for name, value, doc in rows:
         print(f"{name:<{width}}  {value}\n{'':<{width}}  {doc}")
+    home = load_settings().home
+    print(f"\nDerived locations:\n  GX Data Docs       {home / 'data_docs' / 'index.html'}"
+          f"\n  dbt stage (cosmos) {home / 'dbt'}/<target>-<fingerprint>/ (`hs dbt-parse` makes it)")
     return 0
 
 
@@ -53,6 +56,25 @@ def _cmd_write_suites(_args) -> int:
     return 0
 
 
+def _cmd_dbt_parse(_args) -> int:
+    from hiring_signals.warehouse.cosmos_config import stage_dbt_project
+
+    staged = stage_dbt_project()
+    print(f"dbt project staged for Airflow in {staged.project_dir}\nmanifest: {staged.manifest_path}")
+    return 0
+
+
+def _cmd_quality_docs(_args) -> int:
+    from hiring_signals.quality.gates import data_docs_dir
+
+    index = data_docs_dir() / "index.html"
+    if index.is_file():
+        print(f"GX Data Docs (every raw, signals and marts gate run): {index.as_uri()}")
+        return 0
+    print(f"no GX Data Docs yet: the first gate run writes {index}")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hs", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     sql = sub.add_parser("sql", help="run a SQL query against the configured warehouse")
     sql.add_argument("query")
     sql.set_defaults(func=_cmd_sql)
+    sub.add_parser("dbt-parse", help="stage dbt_project/ and parse its manifest for the Airflow DAG (cosmos); "
+                   "the DAG processor does this itself when missing").set_defaults(func=_cmd_dbt_parse)
     quality = sub.add_parser("quality", help="Great Expectations suites")
     qsub = quality.add_subparsers(dest="quality_command", required=True)
     qsub.add_parser("write-suites", help="regenerate expectations/suites/*.json from the contract").set_defaults(
         func=_cmd_write_suites)
+    qsub.add_parser("docs", help="print where the GX Data Docs site is").set_defaults(func=_cmd_quality_docs)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -85,6 +85,23 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "",
             "Airflow metadata DB; empty means SQLite in $AIRFLOW_HOME. Use postgresql+psycopg2://... for real deployments."),
     Setting("HS_AIRFLOW_API_PORT", "9480", "Port of the embedded Airflow API server (UI) on 127.0.0.1."),
+    # make bench / make bench-scale (benchmarks/scale.py): sizes, rounds and Spark settings of the scale run.
+    Setting('HS_BENCH_SCALE_SIZES', '1000000',
+            'Comma-separated event counts to benchmark (make bench-scale: 1M and 10M).'),
+    Setting('HS_BENCH_SCALE_ROUNDS', '3',
+            'Timed rounds per engine below HS_BENCH_SCALE_LARGE events (the median is shown).'),
+    Setting('HS_BENCH_SCALE_LARGE', '5000000',
+            'From this many events on, HS_BENCH_SCALE_LARGE_ROUNDS rounds.'),
+    Setting('HS_BENCH_SCALE_LARGE_ROUNDS', '1',
+            'Timed rounds per engine at large sizes (one 10M round is minutes).'),
+    Setting('HS_BENCH_SCALE_SEED', '7',
+            'Generator seed (the cache key includes it).'),
+    Setting('HS_BENCH_SCALE_INCREMENTAL', 'true',
+            'Also time incremental vs full (three more Spark runs per size).'),
+    Setting('HS_BENCH_SPARK_CONF', '',
+            "Extra Spark settings for tuning experiments, 'key=value;key=value'."),
+    Setting('HS_BENCH_SPARK_DRIVER_MEMORY', '6g',
+            "Driver heap of the local[2] JVM (Spark's 1g default runs out at 1M events: the cached known events plus the collected signals)."),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS_DOC}

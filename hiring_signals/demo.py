@@ -151,13 +151,21 @@ def wait_for_chain(airflow: LocalAirflow, settings: Settings, runs_expected: int
 
 
 def _last_dbt_build(airflow: LocalAirflow) -> str:
+    """What the last successful publication did: dbt ran one cosmos task per model/seed (plus its tests), then
+    the GX marts gate; the gate task's return value summarises it."""
     runs = [r for r in airflow.dag_runs("hs_publish_warehouse") if r["state"] == "success"]
     if not runs:
-        return "no successful dbt build"
-    xcom = airflow.get(f"/dags/hs_publish_warehouse/dagRuns/{runs[-1]['dag_run_id']}/taskInstances/dbt_build/"
+        return "no successful publication"
+    run_id = runs[-1]["dag_run_id"]
+    tasks = airflow.get(f"/dags/hs_publish_warehouse/dagRuns/{run_id}/taskInstances?limit=1000")
+    dbt_tasks = [t for t in tasks.get("task_instances", []) if "." in t["task_id"]]
+    ok = sum(1 for t in dbt_tasks if t["state"] == "success")
+    gate = airflow.get(f"/dags/hs_publish_warehouse/dagRuns/{run_id}/taskInstances/gate_marts/"
                        "xcomEntries/return_value")["value"]
-    counts = xcom.get("by_type_and_status", {}) if isinstance(xcom, dict) else {}
-    return f"last dbt build {', '.join(f'{k} {v}' for k, v in counts.items())}"
+    gate = gate if isinstance(gate, dict) else {}
+    return (f"{ok}/{len(dbt_tasks)} dbt tasks (cosmos, one per model/seed and its tests) succeeded; "
+            f"GX marts gate {'passed' if gate.get('success', True) else 'FAILED'} "
+            f"({gate.get('evaluated', '?')} expectations)")
 
 
 def print_summary(settings: Settings, airflow: LocalAirflow, last_day: date, wall_s: float) -> None:

@@ -199,23 +199,32 @@ def build_signals(settings: Settings, as_of_date: date) -> dict:
 # --- warehouse and feed ---------------------------------------------------------------------------------
 
 def load_curated(settings: Settings, as_of_date: date) -> dict:
-    """Load every curated dataset of the snapshot into the warehouse's landing schema (idempotent)."""
+    """Load the curated snapshot and the raw batches it was built from into the warehouse (idempotent).
+
+    The raw batches are exactly those the signal job read (the curated manifest's inputs.batches), so the
+    warehouse's event-level marts are built from the same events as the snapshot; batches loaded before with
+    the same content are skipped unread.
+    """
     import pyarrow.parquet as pq
     import io
 
     from hiring_signals.contract.curated_schema import CURATED_SCHEMAS
-    from hiring_signals.warehouse.loader import load_curated_snapshot
+    from hiring_signals.warehouse.loader import committed_raw_batches, load_curated_snapshot, load_raw_batches
 
     import pyarrow as pa
 
     lake = Lake(settings.s3)
     loaded = {}
+    manifests = {}
     for dataset, schema in CURATED_SCHEMAS.items():
-        manifest = lake.get_json(layout.curated_manifest_ref(lake, dataset, as_of_date))
+        manifest = manifests[dataset] = lake.get_json(layout.curated_manifest_ref(lake, dataset, as_of_date))
         tables = [pq.read_table(io.BytesIO(lake.get(lake.ref(f["zone"], f["key"])))) for f in manifest["files"]]
         table = pa.concat_tables(tables).cast(schema) if tables else schema.empty_table()
         loaded[dataset] = load_curated_snapshot(settings.warehouse, dataset, as_of_date, table)
-    return {"as_of_date": as_of_date.isoformat(), "rows_loaded": loaded, "target": settings.warehouse.target}
+    input_batches = manifests["candidate_signals"]["inputs"]["batches"]
+    raw = load_raw_batches(settings.warehouse, as_of_date, committed_raw_batches(lake, input_batches))
+    return {"as_of_date": as_of_date.isoformat(), "rows_loaded": loaded, "target": settings.warehouse.target,
+            "raw_batches": {k: raw[k] for k in ("batches", "skipped", "rows_loaded")}}
 
 
 def run_dbt_build(settings: Settings, log_dir: Path | None = None) -> dict:
@@ -229,6 +238,43 @@ def run_dbt_build(settings: Settings, log_dir: Path | None = None) -> dict:
     by_type = Counter(f"{n.resource_type}:{n.status}" for n in result.nodes)
     return {"target": settings.warehouse.target, "success": result.success, "nodes": len(result.nodes),
             "by_type_and_status": dict(sorted(by_type.items()))}
+
+
+def previous_marts_validation(lake: Lake, target: str, as_of_date: date) -> dict | None:
+    """The stored marts-gate result of the latest earlier as-of date on `target` that passed, if any.
+
+    Earlier, not latest: rerunning a date must compare against the same publication as its first run did, so
+    the rerun's result (and what it stores) is identical.
+    """
+    prefix = layout.validation_result_ref(lake, "marts", f"{target}/").key.removesuffix(".json")
+    dates = sorted((k.rsplit("/", 1)[1].removesuffix(".json") for k in lake.list_keys(lake.bucket_for("ops"), prefix)),
+                   reverse=True)
+    for day in dates:
+        if day < as_of_date.isoformat():
+            stored = lake.get_json(layout.validation_result_ref(lake, "marts", f"{target}/{day}"))
+            if stored["success"]:
+                return stored
+    return None
+
+
+def gate_marts(settings: Settings, as_of_date: date, suites_dir: Path | None = None) -> dict:
+    """GX suites on every published mart; the result is stored whatever the outcome, a failure raises
+    MartsGateFailed (so the feed is not exported). `suites_dir` defaults to expectations/suites/."""
+    from hiring_signals.quality.marts import enforce_marts, validate_marts
+    from hiring_signals.quality.suites import SUITES_DIR
+    from hiring_signals.storage.lake import canonical_json
+
+    lake = Lake(settings.s3)
+    target = settings.warehouse.target
+    previous = previous_marts_validation(lake, target, as_of_date)
+    result = validate_marts(settings.warehouse, batch=as_of_date.isoformat(), previous=previous,
+                            directory=suites_dir or SUITES_DIR, home=settings.home)
+    ref = layout.validation_result_ref(lake, "marts", f"{target}/{as_of_date.isoformat()}")
+    lake.put(ref, canonical_json(result.as_dict()), "application/json")
+    log.info(result.summary())
+    enforce_marts(result)
+    return {"as_of_date": as_of_date.isoformat(), "target": target, "evaluated": result.evaluated,
+            "row_counts": result.row_counts, "previous": result.previous, "result": ref.uri}
 
 
 def export_feed(settings: Settings, as_of_date: date) -> dict:

@@ -3,8 +3,10 @@
 Defaults are tuned for the embedded set-up (local[N] on a laptop, small data) and stay correct on a cluster:
 - session time zone UTC: timestamps are instants, and dates/literals must never depend on the machine;
 - UI and console progress off (nothing to look at in a batch job, and it costs start-up time);
-- AQE on (coalesces shuffle partitions, handles skew on a cluster); shuffle partitions sized to the local
-  cores instead of Spark's 200, which only add scheduling overhead to a small local run;
+- AQE on (coalesces shuffle partitions, handles skew on a cluster); shuffle partitions sized to the cores the
+  application gets instead of Spark's fixed 200 (which on a small cluster or a laptop is mostly scheduling
+  overhead for empty tasks): 2 per local core, CLUSTER_PARTITIONS_PER_CORE per cluster core (AQE coalesces
+  what turns out too small, and skew splitting needs some headroom);
 - Arrow on for every Python <-> JVM transfer (toArrow, createDataFrame from pandas/Arrow).
 Anything passed with `spark-submit --conf` wins over these defaults, and so does spark-submit's --master.
 """
@@ -53,10 +55,29 @@ def local_cores(master: str) -> int | None:
     return int(cores)
 
 
-def default_shuffle_partitions(master: str) -> int:
-    """2 x local cores for local runs; on a cluster Spark's default (AQE coalesces what is too many)."""
+CLUSTER_PARTITIONS_PER_CORE = 3
+
+
+def cluster_cores(conf: dict[str, str], observed_parallelism: int) -> int:
+    """The cores a cluster application computes with: spark.default.parallelism when set; else executor
+    instances x executor cores (YARN, Kubernetes); else spark.cores.max (standalone's cap); else what the
+    started context reports (the executors registered so far, at least 2)."""
+    if conf.get("spark.default.parallelism"):
+        return int(conf["spark.default.parallelism"])
+    if conf.get("spark.executor.instances") and conf.get("spark.executor.cores"):
+        return int(conf["spark.executor.instances"]) * int(conf["spark.executor.cores"])
+    if conf.get("spark.cores.max"):
+        return int(conf["spark.cores.max"])
+    return observed_parallelism
+
+
+def default_shuffle_partitions(master: str, conf: dict[str, str] | None = None,
+                               observed_parallelism: int = 2) -> int:
+    """2 x local cores for local runs; CLUSTER_PARTITIONS_PER_CORE x the application's cores on a cluster."""
     cores = local_cores(master)
-    return 200 if cores is None else max(2, 2 * cores)
+    if cores is not None:
+        return max(2, 2 * cores)
+    return max(2, CLUSTER_PARTITIONS_PER_CORE * cluster_cores(conf or {}, observed_parallelism))
 
 
 def s3a_conf(endpoint_url: str | None, region: str, credentials: dict | None = None) -> dict[str, str]:
@@ -99,11 +120,11 @@ def build_session(app_name: str, master: str, *, shuffle_partitions: int | None 
     """A SparkSession with the project defaults; settings already on the SparkConf (spark-submit) win."""
     submitted = _spark_submit_conf()
     effective_master = submitted.get("spark.master", master)
-    conf = {
-        **BASE_CONF,
-        "spark.sql.shuffle.partitions": str(shuffle_partitions or default_shuffle_partitions(effective_master)),
-        **(extra_conf or {}),
-    }
+    conf = {**BASE_CONF, **(extra_conf or {})}
+    if shuffle_partitions:
+        conf["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
+    elif local_cores(effective_master) is not None:
+        conf["spark.sql.shuffle.partitions"] = str(default_shuffle_partitions(effective_master))
     builder = SparkSession.builder
     if "spark.app.name" not in submitted:
         builder = builder.appName(app_name)
@@ -114,6 +135,11 @@ def build_session(app_name: str, master: str, *, shuffle_partitions: int | None 
             builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if "spark.sql.shuffle.partitions" not in conf and "spark.sql.shuffle.partitions" not in submitted:
+        # a cluster's size is known once the context is up (its conf, or the executors it registered)
+        started = dict(spark.sparkContext.getConf().getAll())
+        spark.conf.set("spark.sql.shuffle.partitions", str(default_shuffle_partitions(
+            effective_master, started, spark.sparkContext.defaultParallelism)))
     return spark
 
 

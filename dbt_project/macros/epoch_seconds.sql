@@ -15,3 +15,11 @@
 {% macro days_between(start_expr, end_expr) -%}
     (({{ hiring_signals.epoch_seconds(end_expr) }}) - ({{ hiring_signals.epoch_seconds(start_expr) }})) / 86400.0
 {%- endmacro %}
+
+{#
+  The knowledge-time cut of an as-of date D: D+1 00:00 UTC as a timestamp with time zone (hiring_signals
+  pipeline.as_of_end). Spelt with `at time zone 'UTC'` so the session time zone cannot shift it.
+#}
+{% macro as_of_end(date_expr) -%}
+    ((cast({{ date_expr }} as timestamp) + interval '1 day') at time zone 'UTC')
+{%- endmacro %}

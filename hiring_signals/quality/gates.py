@@ -3,11 +3,18 @@
 A gate validates one batch (a pandas or Spark DataFrame) against a committed suite file and returns a
 `GateResult`; `enforce()` turns a failed result into `GateFailed`, whose message says which expectations
 failed, on which columns, with sample values. Callers persist `GateResult.as_dict()` next to the batch.
+
+Every gate run (raw, signals, marts) also lands in GX Data Docs, a static site in `$HS_HOME/data_docs/`
+(`hs quality docs` prints where): the suite and the full validation result go to filesystem stores in
+`$HS_HOME/gx/` and the site pages for them are rendered, with the index listing every run so far.
+The pipeline's record of a gate stays the lake's `ops/validations/`; the site is for people to browse.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,17 +74,93 @@ def _errors(exception_info: dict) -> list[str]:
     return [v["exception_message"] for v in exception_info.values() if isinstance(v, dict) and v.get("raised_exception")]
 
 
-def validate(suite_name: str, dataframe, *, batch: str, engine: str) -> GateResult:
-    """Run `suite_name` on `dataframe` ('pandas' or 'spark') in an ephemeral GX context."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+def _failures(expectation_results) -> tuple[list[dict], int]:
     from great_expectations.util import convert_to_json_serializable
+
+    failures, evaluated = [], 0
+    for r in expectation_results:
+        evaluated += 1
+        if r.success:
+            continue
+        kwargs = r.expectation_config.kwargs
+        out = convert_to_json_serializable(r.result or {})
+        column = kwargs.get("column") or kwargs.get("column_list")
+        if "column_A" in kwargs:
+            column = [kwargs["column_A"], kwargs["column_B"]]
+        condition = kwargs.get("row_condition")
+        failures.append({
+            "type": r.expectation_config.type,
+            "column": column,
+            "condition": str(condition) if condition else None,
+            "unexpected_count": out.get("unexpected_count"),
+            "sample": out.get("partial_unexpected_list"),
+            "observed": out.get("observed_value"),
+            "errors": _errors(r.exception_info or {}),
+        })
+    return failures, evaluated
+
+
+def data_docs_dir(home: Path | None = None) -> Path:
+    from hiring_signals.config import load_settings
+
+    return (home or load_settings().home) / "data_docs"
+
+
+@contextmanager
+def _locked(directory: Path):
+    """Serialise Data Docs updates across processes: parallel gates (two sources' ingestion, the Spark driver)
+    would otherwise rewrite index.html over each other."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def publish_data_docs(suite, run_results: dict, home: Path | None = None) -> Path:
+    """Store `run_results` (a checkpoint's, by ValidationResultIdentifier) and `suite`, render their Data Docs
+    pages and the index; return the site's index.html."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, FilesystemStoreBackendDefaults
+
+    site = data_docs_dir(home)
+    stores = site.parent / "gx"
+    config = DataContextConfig(
+        store_backend_defaults=FilesystemStoreBackendDefaults(root_directory=str(stores)),
+        data_docs_sites={"local_site": {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }},
+    )
+    with _locked(stores):
+        # configured in code, not by a great_expectations.yml that concurrent writers would have to share
+        context = gx.get_context(project_config=config, mode="ephemeral")
+        context.suites.add_or_update(suite)
+        for identifier, result in run_results.items():
+            context.validation_results_store.set(identifier, result)
+        context.build_data_docs(site_names=["local_site"], resource_identifiers=list(run_results))
+    return site / "index.html"
+
+
+def validate(suite_name: str, dataframe, *, batch: str, engine: str, parameters: dict | None = None,
+             suites_dir: Path = SUITES_DIR, data_docs: bool = True, home: Path | None = None) -> GateResult:
+    """Run `suite_name` on `dataframe` ('pandas' or 'spark') in an ephemeral GX context.
+
+    `parameters` are the suite's runtime expectation parameters ({"$PARAMETER": name} in the suite file).
+    With `data_docs` (the default) the run is added to the Data Docs site under `home` (default $HS_HOME)/data_docs/.
+    """
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     if engine not in {"pandas", "spark"}:
         raise ValueError(f"engine must be 'pandas' or 'spark', got {engine!r}")
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(load_suite(suite_name))
+    suite = context.suites.add(load_suite(suite_name, suites_dir))
     source = context.data_sources.add_pandas("batch") if engine == "pandas" else context.data_sources.add_spark("batch")
     batch_definition = source.add_dataframe_asset(name=suite_name).add_batch_definition_whole_dataframe("whole")
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite))
@@ -85,29 +168,17 @@ def validate(suite_name: str, dataframe, *, batch: str, engine: str) -> GateResu
         gx.Checkpoint(name=suite_name, validation_definitions=[definition],
                       result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
     )
-    run = checkpoint.run(batch_parameters={"dataframe": dataframe})
+    # GX keys its stores by run name, where a "/" would be a directory: batches name sources like "gig/2026..."
+    run = checkpoint.run(batch_parameters={"dataframe": dataframe}, expectation_parameters=parameters or None,
+                         run_id=RunIdentifier(run_name=batch.replace("/", "__")))
+    if data_docs:
+        publish_data_docs(load_suite(suite_name, suites_dir), run.run_results, home)
 
     failures, evaluated = [], 0
     for suite_result in run.run_results.values():
-        for r in suite_result.results:
-            evaluated += 1
-            if r.success:
-                continue
-            kwargs = r.expectation_config.kwargs
-            out = convert_to_json_serializable(r.result or {})
-            column = kwargs.get("column") or kwargs.get("column_list")
-            if "column_A" in kwargs:
-                column = [kwargs["column_A"], kwargs["column_B"]]
-            condition = kwargs.get("row_condition")
-            failures.append({
-                "type": r.expectation_config.type,
-                "column": column,
-                "condition": str(condition) if condition else None,
-                "unexpected_count": out.get("unexpected_count"),
-                "sample": out.get("partial_unexpected_list"),
-                "observed": out.get("observed_value"),
-                "errors": _errors(r.exception_info or {}),
-            })
+        more, count = _failures(suite_result.results)
+        failures += more
+        evaluated += count
     return GateResult(suite=suite_name, batch=batch, success=bool(run.success), evaluated=evaluated, failures=failures)
 
 

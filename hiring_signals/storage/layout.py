@@ -7,6 +7,9 @@
   raw/_manifests/events/source=S/I.json                             commit of one raw batch (+ its quarantine)
   curated/<dataset>/as_of_date=D/part-*.parquet                     Spark outputs
   curated/_manifests/<dataset>/as_of_date=D.json                    commit of one curated snapshot
+  curated/state/<table>/as_of_date=D/part-*.parquet                 the signal job's entity state (incremental runs)
+  curated/_manifests/state/<table>/as_of_date=D.json                commit of one state table
+  curated/_manifests/state/as_of_date=D.json                        commit of the whole state (written last)
   feeds/candidate-signals/v1/as_of_date=D/part-*.ndjson.gz          the ATS feed (feeds bucket)
   feeds/candidate-signals/v1/_manifests/as_of_date=D.json, LATEST.json
   ops/validations/<suite>/<batch>.json                              Great Expectations results
@@ -55,6 +58,22 @@ def curated_prefix(dataset: str, as_of_date: date) -> str:
 
 def curated_manifest_ref(lake: Lake, dataset: str, as_of_date: date) -> ObjectRef:
     return lake.ref("curated", f"_manifests/{dataset}/as_of_date={as_of_date.isoformat()}.json")
+
+
+def state_prefix(table: str, as_of_date: date) -> str:
+    return f"state/{table}/as_of_date={as_of_date.isoformat()}"
+
+
+def state_manifest_ref(lake: Lake, table: str, as_of_date: date) -> ObjectRef:
+    return lake.ref("curated", f"_manifests/state/{table}/as_of_date={as_of_date.isoformat()}.json")
+
+
+STATE_COMMITS_PREFIX = "_manifests/state/as_of_date="
+
+
+def state_commit_ref(lake: Lake, as_of_date: date) -> ObjectRef:
+    """The manifest whose presence means every state table of `as_of_date` is committed."""
+    return lake.ref("curated", f"{STATE_COMMITS_PREFIX}{as_of_date.isoformat()}.json")
 
 
 def feed_prefix(as_of_date: date) -> str:

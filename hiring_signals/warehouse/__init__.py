@@ -1,22 +1,22 @@
-"""The warehouse: load curated snapshots into <schema>_landing and publish marts with dbt (DuckDB or PostgreSQL)."""
+"""The warehouse: load curated snapshots and the raw batches they were built from into <schema>_landing and
+publish marts with dbt (DuckDB or PostgreSQL).
 
-from hiring_signals.warehouse.dbt_runner import DbtBuildFailed, DbtNodeResult, DbtResult, run_dbt
-from hiring_signals.warehouse.loader import (
-    WarehouseLoadError,
-    ensure_postgres_database,
-    load_curated_snapshot,
-    query,
-    warehouse_connection,
-)
+Exports resolve lazily: the publish DAG imports `hiring_signals.warehouse.cosmos_config` at parse time, and an
+eager import here would pull pyarrow and dbt into every DAG parse.
+"""
 
-__all__ = [
-    "DbtBuildFailed",
-    "DbtNodeResult",
-    "DbtResult",
-    "WarehouseLoadError",
-    "ensure_postgres_database",
-    "load_curated_snapshot",
-    "query",
-    "run_dbt",
-    "warehouse_connection",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "DbtBuildFailed": "dbt_runner", "DbtNodeResult": "dbt_runner", "DbtResult": "dbt_runner", "run_dbt": "dbt_runner",
+    "RawBatch": "loader", "WarehouseLoadError": "loader", "committed_raw_batches": "loader",
+    "ensure_postgres_database": "loader", "load_curated_snapshot": "loader", "load_raw_batches": "loader",
+    "query": "loader", "warehouse_connection": "loader",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f"hiring_signals.warehouse.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

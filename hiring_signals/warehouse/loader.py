@@ -6,6 +6,10 @@ Layout (created on first use):
     <schema>_landing.load_log            one row per (dataset, as_of_date) partition: row_count, content_sha256,
                                          loaded_at, load_id
 
+    <schema>_landing.raw_events          committed raw batches (contract v1 columns, RAW_EVENT_COLUMNS), all sources
+    <schema>_landing.raw_load_log        one row per raw batch loaded: source, row_count, content_sha256, loaded_at
+    <schema>_landing.snapshot_raw_batches  (as_of_date, batch_id): the raw batches a curated snapshot was built from
+
 `load_curated_snapshot` replaces one as_of_date partition: DELETE WHERE as_of_date = X, INSERT the new rows and
 upsert the load_log row, all in ONE transaction, so a rerun of the same day leaves the table row-for-row identical
 and readers never see a half-loaded day. `load_log` is the warehouse's own record of what was loaded and when: dbt
@@ -17,6 +21,12 @@ load_log has two kinds of columns. `loaded_at` (wall clock) and `load_id` (uuid4
 every load and are read only for source freshness; they must never reach a mart. `content_sha256` identifies
 WHAT was loaded (`content_sha256()`): reloading the same partition records the same hash, so dbt keys its change
 detection on it and a rerun of the same interval leaves every mart row-for-row identical.
+
+`load_raw_batches` is the EL of the raw zone: each committed raw batch is replaced as a whole (DELETE WHERE
+batch_id = X, INSERT, upsert its raw_load_log row) in one transaction. A batch's content_sha256 is computed from
+its manifest (the sha256 of every committed file) before any data is read, so a batch already loaded with the
+same hash is skipped without downloading it: a nightly load reads the new batches only. It also records which
+batches each curated snapshot read (snapshot_raw_batches), so dbt rebuilds exactly the event set Spark saw.
 
 Backends:
 - DuckDB through the duckdb Python API (the Arrow table is registered as a view, no copy). DuckDB allows ONE
@@ -35,16 +45,22 @@ import hashlib
 import re
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from hiring_signals.config import WarehouseSettings
 from hiring_signals.contract.curated_schema import CURATED_SCHEMAS
+from hiring_signals.contract.raw_schema import raw_event_arrow_schema
+from hiring_signals.identity import _EMAIL_IN_TEXT  # the pattern the edge scrubs with, so both agree
 
 LOAD_LOG_TABLE = "load_log"
+RAW_EVENTS_TABLE = "raw_events"
+RAW_LOAD_LOG_TABLE = "raw_load_log"
+SNAPSHOT_BATCHES_TABLE = "snapshot_raw_batches"
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -394,3 +410,235 @@ def load_curated_snapshot(settings: WarehouseSettings, dataset: str, as_of_date:
         return table.num_rows
 
     raise WarehouseLoadError(f"unknown warehouse target {settings.target!r}")
+
+
+# --- raw events (EL of the raw zone) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """One committed raw batch as the loader sees it: identity, content hash and a way to read its rows.
+
+    `read` is called only when the batch has to be (re)loaded, so an unchanged batch costs no download.
+    """
+
+    batch_id: str
+    source: str
+    content_sha256: str
+    read: Callable[[], pa.Table]
+
+
+def raw_batch_sha256(file_sha256s: Iterable[str]) -> str:
+    """Content hash of a raw batch from its committed files' sha256 (the manifest lists them; data files are
+    named by content, so the same rows committed again give the same hash)."""
+    digests = sorted(file_sha256s)
+    if not digests:
+        raise WarehouseLoadError("a raw batch manifest lists no files to hash")
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+
+def _raw_manifest_keys(lake) -> dict[str, Any]:
+    """batch_id -> ObjectRef of its manifest, from the manifest keys alone (API intervals and recruiter drops).
+
+    Manifest keys name their batch: `_manifests/events/source=S/<interval>.json` holds batch `S/<interval>`,
+    `_manifests/drops/source=S/ingest_date=D/<file_id>.json` holds batch `S/<file_id>`.
+    """
+    from hiring_signals.storage.lake import ObjectRef
+
+    bucket = lake.bucket_for("raw")
+    found: dict[str, Any] = {}
+    for prefix in ("raw/_manifests/events/", "raw/_manifests/drops/"):
+        for key in lake.list_keys(bucket, prefix):
+            if not key.endswith(".json"):
+                continue
+            parts = key[len(prefix):-len(".json")].split("/")
+            source = parts[0].removeprefix("source=")
+            found[f"{source}/{parts[-1]}"] = ObjectRef(bucket, key)
+    return found
+
+
+def committed_raw_batches(lake, batch_ids: Sequence[str]) -> list[RawBatch]:
+    """The committed raw batches `batch_ids` (e.g. a curated manifest's inputs.batches), read only through their
+    manifests. A batch without a committed manifest is an error: the snapshot was built from data the lake no
+    longer (or not yet) commits, and loading part of it would make the marts disagree with the snapshot."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    manifests = _raw_manifest_keys(lake)
+    missing = sorted(set(batch_ids) - manifests.keys())
+    if missing:
+        raise WarehouseLoadError(f"{len(missing)} raw batch(es) have no committed manifest: {missing[:5]}")
+    schema = raw_event_arrow_schema()
+    batches = []
+    for batch_id in sorted(set(batch_ids)):
+        manifest = lake.get_json(manifests[batch_id])
+        if manifest.get("batch_id") != batch_id:
+            raise WarehouseLoadError(f"manifest {manifests[batch_id].key} commits batch {manifest.get('batch_id')!r}, "
+                                     f"expected {batch_id!r}")
+        files = [f for f in manifest["files"] if f["zone"] == "raw"]
+
+        def read(files=files) -> pa.Table:
+            tables = [pq.read_table(io.BytesIO(lake.get(lake.ref(f["zone"], f["key"])))) for f in files]
+            return pa.concat_tables(tables) if tables else schema.empty_table()
+
+        # a batch whose every record was quarantined commits no raw file: nothing to load, still recorded
+        digest = raw_batch_sha256(f["sha256"] for f in files) if files else hashlib.sha256(b"").hexdigest()
+        batches.append(RawBatch(batch_id, manifest["source"], digest, read))
+    return batches
+
+
+def _check_raw_batch(batch: RawBatch, table: pa.Table) -> pa.Table:
+    """`table` cast to the raw schema, after checking it is the batch it claims to be."""
+    schema = raw_event_arrow_schema()
+    if table.schema.names != schema.names:
+        raise WarehouseLoadError(f"raw batch {batch.batch_id}: columns {table.schema.names}, expected {schema.names}")
+    for field in schema:
+        actual = table.schema.field(field.name).type
+        if not actual.equals(field.type):
+            raise WarehouseLoadError(f"raw batch {batch.batch_id}: {field.name} is {actual}, expected {field.type}")
+        if not field.nullable and table.column(field.name).null_count:
+            raise WarehouseLoadError(f"raw batch {batch.batch_id}: {field.name} has nulls")
+    # Defence in depth: the raw zone is pseudonymised at the edge, so an email here means a broken upstream, and
+    # the warehouse is where it would spread from; refuse the batch rather than publish it.
+    for column in ("payload", "source_extras", "remote_id"):
+        found = pc.match_substring_regex(table.column(column), _EMAIL_IN_TEXT.pattern)
+        hits = pc.sum(pc.cast(found, pa.int64())).as_py() or 0
+        if hits:
+            raise WarehouseLoadError(f"raw batch {batch.batch_id}: {hits} row(s) carry an email address in {column}; "
+                                     "raw rows must be pseudonymised before they reach the warehouse")
+    for column, expected in (("batch_id", batch.batch_id), ("source", batch.source)):
+        others = pc.unique(pc.filter(table.column(column), pc.not_equal(table.column(column), expected)))
+        if len(others):
+            raise WarehouseLoadError(f"raw batch {batch.batch_id}: rows with {column} {others.to_pylist()[:3]}, "
+                                     f"expected only {expected!r}")
+    return table.cast(schema)
+
+
+def _raw_ddl(execute, settings: WarehouseSettings) -> None:
+    landing = settings.landing_schema
+    execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(landing)}")
+    schema = raw_event_arrow_schema()
+    execute(_create_table_sql(_qualified(landing, RAW_EVENTS_TABLE), schema))
+    cols = _existing_columns(execute, landing, RAW_EVENTS_TABLE)
+    if cols != schema.names:
+        raise WarehouseLoadError(f"landing table {landing}.{RAW_EVENTS_TABLE} has columns {cols}, but the raw "
+                                 f"contract is {schema.names}; migrate or drop it (the loader never alters tables)")
+    execute(f"CREATE TABLE IF NOT EXISTS {_qualified(landing, RAW_LOAD_LOG_TABLE)} (\n"
+            "  batch_id TEXT NOT NULL,\n  source TEXT NOT NULL,\n  row_count BIGINT NOT NULL,\n"
+            "  content_sha256 TEXT NOT NULL,\n  loaded_at TIMESTAMP WITH TIME ZONE NOT NULL,\n"
+            "  load_id TEXT NOT NULL\n)")
+    execute(f"CREATE TABLE IF NOT EXISTS {_qualified(landing, SNAPSHOT_BATCHES_TABLE)} (\n"
+            "  as_of_date DATE NOT NULL,\n  batch_id TEXT NOT NULL\n)")
+
+
+@contextmanager
+def _transaction(settings: WarehouseSettings, lock: str) -> Iterator[tuple[Callable, Callable]]:
+    """One transaction on the warehouse: yields (execute(sql, params) -> rows, stage(name, table) -> temp name).
+
+    Commits on a clean exit, rolls back on any exception. On PostgreSQL a transaction-scoped advisory lock on
+    `lock` serialises concurrent writers of the same tables (see the module docstring).
+    """
+    with warehouse_connection(settings) as conn:
+        if settings.target == "duckdb":
+            registered: list[str] = []
+
+            def execute(sql: str, params: list | None = None) -> list[tuple]:
+                return conn.execute(sql, params or []).fetchall()
+
+            def stage(name: str, table: pa.Table) -> str:
+                conn.register(name, table)
+                registered.append(name)
+                return name
+
+            conn.begin()
+            try:
+                yield execute, stage
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                for name in registered:
+                    conn.unregister(name)
+            return
+        cur = conn.cursor()
+
+        def execute(sql: str, params: list | None = None) -> list[tuple]:
+            cur.execute(sql, params) if params else cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+
+        def stage(name: str, table: pa.Table) -> str:
+            cur.adbc_ingest(name, table, mode="create", temporary=True)
+            return name
+
+        try:
+            execute("SELECT pg_advisory_xact_lock(hashtext($1))", [lock])
+            yield execute, stage
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+
+def load_raw_batches(settings: WarehouseSettings, as_of_date: date, batches: Sequence[RawBatch]) -> dict:
+    """Load the raw batches a curated snapshot (as_of_date) was built from into <schema>_landing.raw_events.
+
+    Each batch not yet loaded with the same content_sha256 is read and replaces its rows (by batch_id) in one
+    transaction together with its raw_load_log row; batches loaded before with the same hash are not read at
+    all. Then snapshot_raw_batches(as_of_date) is replaced by exactly `batches`. Idempotent: a rerun leaves
+    raw_events and snapshot_raw_batches row-for-row identical (only the audit columns loaded_at/load_id of
+    re-loaded batches change). Returns counts: batches, loaded (ids), skipped, rows_loaded.
+    """
+    if settings.target not in ("duckdb", "postgres"):
+        raise WarehouseLoadError(f"unknown warehouse target {settings.target!r}")
+    ids = [b.batch_id for b in batches]
+    if len(set(ids)) != len(ids):
+        raise WarehouseLoadError(f"raw batches listed twice: {sorted({i for i in ids if ids.count(i) > 1})}")
+    landing = settings.landing_schema
+    events = _qualified(landing, RAW_EVENTS_TABLE)
+    log = _qualified(landing, RAW_LOAD_LOG_TABLE)
+    snapshot = _qualified(landing, SNAPSHOT_BATCHES_TABLE)
+    names = raw_event_arrow_schema().names
+    col_list = ", ".join(_ident(n) for n in names)
+    lock = f"{landing}.{RAW_EVENTS_TABLE}"
+
+    with _transaction(settings, lock) as (execute, _):
+        _raw_ddl(execute, settings)
+        if settings.target == "postgres":
+            execute(f"CREATE INDEX IF NOT EXISTS {_ident(RAW_EVENTS_TABLE + '_batch_id')} ON {events} (batch_id)")
+        loaded_hashes = dict(execute(f"SELECT batch_id, content_sha256 FROM {log}"))
+
+    loaded, rows_loaded = [], 0
+    for batch in batches:
+        if loaded_hashes.get(batch.batch_id) == batch.content_sha256:
+            continue
+        table = _check_raw_batch(batch, batch.read())
+        load_id = uuid.uuid4().hex
+        with _transaction(settings, lock) as (execute, stage):
+            incoming = stage(f"incoming_{load_id}", table)
+            execute(f"DELETE FROM {events} WHERE batch_id = $1", [batch.batch_id])
+            execute(f"INSERT INTO {events} ({col_list}) SELECT {col_list} FROM {_ident(incoming)}")
+            if settings.target == "postgres":
+                execute(f"DROP TABLE {_ident(incoming)}")
+            execute(f"DELETE FROM {log} WHERE batch_id = $1", [batch.batch_id])
+            execute(f"INSERT INTO {log} (batch_id, source, row_count, content_sha256, loaded_at, load_id) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    [batch.batch_id, batch.source, table.num_rows, batch.content_sha256,
+                     datetime.now(timezone.utc), load_id])
+        loaded.append(batch.batch_id)
+        rows_loaded += table.num_rows
+
+    # Written last: a snapshot never names a batch that is not loaded, even when a load above failed half way.
+    listing = pa.table({"as_of_date": pa.array([as_of_date] * len(ids), pa.date32()),
+                        "batch_id": pa.array(sorted(ids), pa.string())})
+    with _transaction(settings, lock) as (execute, stage):
+        incoming = stage(f"snapshot_{uuid.uuid4().hex}", listing)
+        execute(f"DELETE FROM {snapshot} WHERE as_of_date = $1", [as_of_date])
+        execute(f"INSERT INTO {snapshot} (as_of_date, batch_id) SELECT as_of_date, batch_id FROM {_ident(incoming)}")
+        if settings.target == "postgres":
+            execute(f"DROP TABLE {_ident(incoming)}")
+    return {"as_of_date": as_of_date.isoformat(), "batches": len(ids), "loaded": loaded,
+            "skipped": len(ids) - len(loaded), "rows_loaded": rows_loaded}

@@ -7,15 +7,22 @@
 1. Inputs, decided on the driver from the raw manifests (never by listing data files): for every source in
    HS_SOURCES, the committed batches whose interval ends by `as_of_end` = D+1 00:00 UTC. A batch ending
    later can only hold events ingested after `as_of_end`, so it is skipped without being opened.
-2. Read those Parquet objects (HS_SPARK_S3_IMPL=arrow: spark_jobs.io.s3_arrow_source; s3a: Spark's reader),
-   keep the events known as of `as_of_end`, de-duplicate redeliveries, build the three datasets
-   (spark_jobs.candidate_signals.transforms).
+2. Choose the computation (--mode auto | full | incremental, `choose_computation`): incremental when the
+   latest committed entity state before D is compatible (state, feature, vocabulary and rubric versions) and
+   every raw object it consumed is still planned; full otherwise (the reason is logged and recorded).
+   full: read every planned object (HS_SPARK_S3_IMPL=arrow: spark_jobs.io.s3_arrow_source; s3a: Spark's
+   reader) and build the state (spark_jobs.candidate_signals.state.build_state).
+   incremental: read the previous state plus only the planned objects it has not consumed, and merge
+   (state.merge_state; a de-duplication conflict falls back to full in auto mode).
+   Either way the three datasets are derived from the state (state.datasets_from_state), so both modes
+   commit the same bytes.
 3. Gate: the GX suite 'candidate_signals' (Spark engine) on exactly the rows about to be committed; its
    result is stored under ops/validations/candidate_signals/D.json whatever the outcome. A failed gate
    commits nothing and the job exits with status 3 and the gate summary.
-4. Commit each dataset as deterministic Parquet (sorted rows, fixed writer options, content-hashed names)
-   with its manifest; candidate_signals is committed last, so its manifest marks a complete snapshot.
-   Rerunning a date over the same raw input rewrites identical bytes.
+4. Commit the state of D (its tables, then the state manifest listing the raw objects it consumed), then
+   each dataset as deterministic Parquet (sorted rows, fixed writer options, content-hashed names) with its
+   manifest; candidate_signals is committed last, so its manifest marks a complete snapshot. The manifests
+   record the mode and the delta's size. Rerunning a date over the same raw input rewrites identical bytes.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from hiring_signals.quality import GateFailed, enforce, validate
 from hiring_signals.drops import SOURCE as DROP_SOURCE, drop_manifests
 from hiring_signals.storage import Lake, StagedFile, canonical_json, commit_batch
 from hiring_signals.storage import layout
+from spark_jobs.candidate_signals import state as st
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
 from spark_jobs.session import session_for
@@ -52,6 +60,8 @@ EXIT_GATE_FAILED = 3
 ROWS_PER_CURATED_FILE = 1_000_000
 # Commit order: the signals manifest last, so its presence means the whole snapshot is there.
 COMMIT_ORDER = ("candidates", "engagements", "candidate_signals")
+MODES = ("auto", "full", "incremental")
+EXIT_INCREMENTAL_IMPOSSIBLE = 4
 
 
 @dataclass(frozen=True)
@@ -99,25 +109,98 @@ def plan_raw_inputs(lake: Lake, sources: tuple[str, ...], as_of_end: datetime) -
     return RawInputs(objects, batches, per_source)
 
 
-def read_raw_events(spark, settings: Settings, inputs: RawInputs):
+def read_raw_events(spark, settings: Settings, inputs: RawInputs, objects: list[S3Object] | None = None):
+    """The raw rows of `objects` (default: every planned object)."""
+    objects = inputs.objects if objects is None else objects
     if settings.spark_s3_impl == "s3a":
-        return read_parquet_s3a(spark, raw_event_spark_ddl(), inputs.objects)
-    return read_parquet_arrow(spark, raw_event_spark_ddl(), settings.s3.arrow_fs_kwargs(), inputs.objects)
+        return read_parquet_s3a(spark, raw_event_spark_ddl(), objects)
+    return read_parquet_arrow(spark, raw_event_spark_ddl(), settings.s3.arrow_fs_kwargs(), objects)
 
 
 def known_events(raw_events, as_of_end: datetime):
-    """The de-duplicated events known as of `as_of_end`, cached: every dataset is built from them."""
+    """The de-duplicated events known as of `as_of_end`, cached."""
     return t.dedupe_events(t.known_as_of(raw_events, as_of_end)).cache()
 
 
-def event_reconciliation(inputs: RawInputs, known) -> dict[str, dict]:
+@dataclass(frozen=True)
+class Computation:
+    """How this run computes the state: from scratch, or from `previous` (a state manifest) plus `delta`."""
+
+    mode: str  # full | incremental
+    reason: str
+    previous: dict | None = None
+    delta: tuple[S3Object, ...] = ()
+
+    def summary(self) -> dict:
+        out = {"mode": self.mode, "reason": self.reason}
+        if self.previous is not None:
+            out.update({"previous_state": self.previous["as_of_date"], "delta_files": len(self.delta),
+                        "delta_bytes": sum(o.size for o in self.delta)})
+        return out
+
+
+def choose_computation(lake: Lake, inputs: RawInputs, as_of_date: date, requested: str = "auto") -> Computation:
+    """Incremental from the latest state before `as_of_date` when it can equal a rebuild, else full (and why).
+
+    The state must have the current state, feature, vocabulary and rubric versions, and every raw object it
+    consumed must still be planned (raw objects are content-addressed, so a rewritten batch shows up as a
+    consumed object that disappeared). The delta is every planned object it has not consumed: the new day's
+    batches, and equally a batch committed late for an earlier day or a source added to HS_SOURCES.
+    """
+    if requested not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {requested!r}")
+    if requested == "full":
+        return Computation("full", "requested")
+    previous = st.previous_state_manifest(lake, as_of_date)
+    if previous is None:
+        return Computation("full", f"no committed state before {as_of_date.isoformat()}")
+    expected = st.state_compatibility()
+    differing = sorted(k for k, v in expected.items() if previous.get(k) != v)
+    if differing:
+        return Computation("full", f"state {previous['as_of_date']} differs in {', '.join(differing)}")
+    planned = {o.path: o for o in inputs.objects}
+    consumed = set(previous["consumed_objects"])
+    vanished = sorted(consumed - set(planned))
+    if vanished:
+        return Computation("full", f"{len(vanished)} raw object(s) state {previous['as_of_date']} consumed are no "
+                                   f"longer planned (raw zone rewritten or HS_SOURCES changed), e.g. {vanished[0]}")
+    delta = tuple(o for o in inputs.objects if o.path not in consumed)
+    return Computation("incremental", f"state {previous['as_of_date']} + {len(delta)} new raw object(s)",
+                       previous, delta)
+
+
+def compute_state(spark, settings: Settings, inputs: RawInputs, computation: Computation, as_of_end: datetime,
+                  rebuild_on_conflict: bool = True) -> tuple[st.SignalState, Computation]:
+    """The state as of `as_of_end` the way `computation` says. An incremental merge that hits a de-duplication
+    conflict is redone in full when `rebuild_on_conflict` (the returned Computation says so), else raises."""
+    if computation.mode == "incremental":
+        previous = st.read_state(spark, settings, computation.previous)
+        try:
+            return st.merge_state(previous, read_raw_events(spark, settings, inputs, list(computation.delta)),
+                                  as_of_end), computation
+        except st.DedupeConflict as conflict:
+            if not rebuild_on_conflict:
+                raise
+            log.warning("incremental merge impossible, rebuilding in full: %s", conflict)
+            computation = Computation("full", f"de-duplication conflict: {conflict}")
+    return st.build_state(read_raw_events(spark, settings, inputs), as_of_end), computation
+
+
+def _incremental_impossible(reason: str) -> int:
+    log.error("incremental computation impossible: %s", reason)
+    print(f"incremental computation impossible: {reason}", file=sys.stderr)
+    return EXIT_INCREMENTAL_IMPOSSIBLE
+
+
+def event_reconciliation(inputs: RawInputs, keys) -> dict[str, dict]:
     """Per source: raw rows read, distinct events kept, redeliveries dropped. Raw batches are immutable and
     de-duplicated only within themselves, so a record a source served again in a later interval is dropped
-    here, where every batch is in view; the counts say how many."""
+    here, where every batch is in view; the counts say how many. `keys`: the state's key index (one row per
+    distinct known event)."""
     raw_rows: dict[str, int] = {}
     for batch in inputs.batches:
         raw_rows[batch["source"]] = raw_rows.get(batch["source"], 0) + batch["rows"]
-    distinct = {row["source"]: row["count"] for row in known.groupBy("source").count().collect()}
+    distinct = {row["source"]: row["count"] for row in keys.groupBy("source").count().collect()}
     return {source: {"raw_rows": rows, "distinct_events": distinct.get(source, 0),
                      "redeliveries_dropped": rows - distinct.get(source, 0)}
             for source, rows in sorted(raw_rows.items())}
@@ -128,11 +211,12 @@ def signal_params(settings: Settings) -> t.SignalParams:
 
 
 def build_datasets(known, as_of_date: date, as_of_end: datetime, params: t.SignalParams = t.SignalParams()) -> dict:
-    """The three curated datasets (Spark DataFrames) from the known events."""
+    """The three curated datasets (Spark DataFrames) from de-duplicated known events."""
+    state = {name: frame.cache() for name, frame in t.entity_state(known, as_of_end).items()}
     return {
-        "candidate_signals": t.candidate_signals(known, as_of_date, as_of_end, params),
-        "engagements": t.engagements(known, as_of_date),
-        "candidates": t.candidates(known, as_of_date),
+        "candidate_signals": t.candidate_signals_from_state(state, as_of_date, as_of_end, params),
+        "engagements": t.engagements_from_state(state, as_of_date),
+        "candidates": t.candidates_from_state(state, as_of_date),
     }
 
 
@@ -168,7 +252,7 @@ def staged_files(table: pa.Table, dataset: str, as_of_date: date) -> list[Staged
 
 def manifest_body(dataset: str, as_of_date: date, as_of_end: datetime, row_counts: dict[str, int],
                   inputs: RawInputs, gate: dict, events: dict | None = None,
-                  params: t.SignalParams = t.SignalParams()) -> dict:
+                  params: t.SignalParams = t.SignalParams(), computation: dict | None = None) -> dict:
     """Manifest fields besides the file list; no wall-clock values, so reruns write identical bytes."""
     return {
         "zone": "curated", "kind": dataset, "dataset": dataset,
@@ -178,7 +262,7 @@ def manifest_body(dataset: str, as_of_date: date, as_of_end: datetime, row_count
         "rows": row_counts[dataset], "snapshot_rows": dict(sorted(row_counts.items())),
         "inputs": {"batches": [b["batch_id"] for b in inputs.batches], "files": len(inputs.objects),
                    "rows": inputs.rows, "sources": inputs.sources, "events": events or {}},
-        "validation": gate,
+        "validation": gate, "computation": computation or {},
     }
 
 
@@ -186,10 +270,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--as-of-date", required=True, type=date.fromisoformat,
                         help="YYYY-MM-DD: signals use events known by the end of this UTC day")
+    parser.add_argument("--mode", choices=MODES, default="auto",
+                        help="auto (default): incremental from the latest earlier state when it is compatible, "
+                             "else full; full: rebuild from every raw batch; incremental: fail unless possible")
     return parser.parse_args(argv)
 
 
-def run(spark, settings: Settings, as_of_date: date) -> int:
+def run(spark, settings: Settings, as_of_date: date, mode: str = "auto") -> int:
     as_of_end = as_of_end_for(as_of_date)
     lake = Lake(settings.s3)
     began = time.perf_counter()
@@ -200,13 +287,26 @@ def run(spark, settings: Settings, as_of_date: date) -> int:
     log.info("as of %s: %d batches, %d files, %d raw rows", as_of_date, len(inputs.batches), len(inputs.objects),
              inputs.rows)
 
-    known = known_events(read_raw_events(spark, settings, inputs), as_of_end)
-    events = event_reconciliation(inputs, known)
+    computation = choose_computation(lake, inputs, as_of_date, mode)
+    if mode == "incremental" and computation.mode != "incremental":
+        return _incremental_impossible(computation.reason)
+    log.info("computation: %s (%s)", computation.mode, computation.reason)
+    try:
+        state, computation = compute_state(spark, settings, inputs, computation, as_of_end,
+                                           rebuild_on_conflict=mode != "incremental")
+    except st.DedupeConflict as conflict:
+        return _incremental_impossible(f"de-duplication conflict: {conflict}")
+    state = state.cache()
+    state_tables = {name: st.state_table(state.tables[name], name) for name in st.TABLES}
+    summary = {**computation.summary(), **{k: v for k, v in state.delta.items() if k != "mode"},
+               "state_rows": {name: table.num_rows for name, table in state_tables.items()}}
+    log.info("state as of %s: %s", as_of_date, summary)
+    events = event_reconciliation(inputs, state.tables["keys"])
     log.info("events per source (raw rows = distinct events + redeliveries across batches): %s", events)
     params = signal_params(settings)
-    datasets = build_datasets(known, as_of_date, as_of_end, params)
+    datasets = st.datasets_from_state(state, as_of_date, as_of_end, params)
     tables = {name: to_table(datasets[name], name) for name in COMMIT_ORDER}
-    known.unpersist()
+    state.unpersist()
     row_counts = {name: table.num_rows for name, table in tables.items()}
     computed = time.perf_counter()
     log.info("computed and collected the datasets in %.1fs: %s", computed - began, row_counts)
@@ -227,13 +327,18 @@ def run(spark, settings: Settings, as_of_date: date) -> int:
     log.info("gate passed in %.1fs (%d expectations)", time.perf_counter() - computed, gate.evaluated)
     gate_summary = {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated}
 
+    # The state before the datasets (after the gate: a failed gate commits nothing): a crash between the two
+    # leaves a state the next run merges into, never a snapshot without its state.
+    st.write_state(lake, state_tables, as_of_date, as_of_end,
+                   {"consumed_objects": sorted(o.path for o in inputs.objects), "computation": summary})
     for name in COMMIT_ORDER:
         commit_batch(
             lake,
             manifest_ref=layout.curated_manifest_ref(lake, name, as_of_date),
             files=staged_files(tables[name], name, as_of_date),
             batch_prefixes=[("curated", layout.curated_prefix(name, as_of_date))],
-            body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary, events, params),
+            body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary, events, params,
+                               summary),
         )
     log.info("committed curated snapshot %s in %.1fs: %s", as_of_date, time.perf_counter() - began, row_counts)
     return 0
@@ -246,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     spark = session_for(settings, f"hs-candidate-signals-{args.as_of_date.isoformat()}")
     try:
-        return run(spark, settings, args.as_of_date)
+        return run(spark, settings, args.as_of_date, args.mode)
     finally:
         spark.stop()
 

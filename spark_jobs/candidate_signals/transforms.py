@@ -8,6 +8,10 @@ Input everywhere is the raw-event frame (hiring_signals.contract.raw_schema colu
     known --candidates(as_of_date)-------------------> curated `candidates`
     known --candidate_signals(as_of_date, as_of_end)-> curated `candidate_signals` (long: candidate x SIGNALS)
 
+Each builder is `<builder>_from_state(entity_state(known))`: the datasets are derived from the entity state
+(section "entity state": folds at natural grains with no as_of_end-relative value), which two event sets'
+states can be merged into exactly; spark_jobs.candidate_signals.state builds the incremental job on that.
+
 The SIGNALS catalog (hiring_signals.contract.curated_schema) names every signal with its unit, range and
 evidence; spark_jobs/README.md gives each formula. The rules that hold across them:
 - Knowledge time: an event is known as of `as_of_end` when it occurred before it *and* was ingested by it
@@ -221,121 +225,206 @@ def vocabulary_skills(names: Column) -> Column:
     return F.array_sort(F.array_distinct(F.filter(mapped, lambda skill: skill.isNotNull())))
 
 
-# --- engagements ----------------------------------------------------------------------------------------
+# --- entity state: the folds every dataset is derived from ----------------------------------------------
+#
+# Each dataset is derived from a few aggregates over the known events at their natural grain (engagement,
+# engagement x candidate, deliverable, credential, candidate, ...). None of them holds a value that depends
+# on as_of_end: recency weights, validity, active weeks and the population prior are computed from them at
+# derivation time. Every keyed table is a fold whose operators are commutative and associative (min, max,
+# sum, set union), and the others are append-only rows (one per feedback event or invited application), so
+#     fold(rows(A) + rows(B)) == fold(fold(rows(A)) + fold(rows(B)))
+# for disjoint event sets A and B: the state of yesterday's events merged with the state of today's new
+# events is exactly the state of all of them (spark_jobs.candidate_signals.state builds on this).
 
-def postings(events: DataFrame) -> DataFrame:
-    """One row per engagement with a known scope: employer, title, category, vocabulary skills, posted_at.
 
-    The scope comes from the first engagement.posted; where a source posts nothing (the gig platform), from
-    the first application.decided that carries a title, category or skills. posted_at is the first
-    engagement.posted (null when only a decision carried the scope).
-    """
+@dataclass(frozen=True)
+class Fold:
+    """How one state table combines: group by `keys`, each column with min | max | sum | set (sorted distinct
+    union); no keys means append-only rows."""
+
+    keys: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...] = ()
+
+
+STATE_FOLDS: dict[str, Fold] = {
+    "candidate_events": Fold(("candidate_ref",), (
+        ("event_count", "sum"), ("first_event_at", "min"), ("last_event_at", "max"), ("sources", "set"),
+        ("referrals_made", "sum"), ("offers_extended", "set"), ("offer_conversions", "set"),
+        ("offers_accepted", "set"), ("placements_started", "set"), ("placements_fell_off", "set"),
+        ("activity_n", "sum"), ("last_activity_us", "max"),
+    )),
+    # one row per candidate and activity instant; only the last ACTIVITY_WINDOW_DAYS are kept (prune_state)
+    "activity": Fold(("candidate_ref", "activity_us"), (("events", "sum"),)),
+    "responses": Fold(()),  # one row per invited application answered: the exact median needs every value
+    "referrals_received": Fold(("candidate_ref",), (("referrals", "sum"),)),
+    "postings": Fold(("engagement_ref",), (("first", "min"), ("posted_at", "min"))),
+    "lifecycle": Fold(PAIR_KEY, (("source", "min"), ("employer_ref", "min"), ("started_at", "min"),
+                                 ("end", "min"))),
+    "deliverables": Fold((*PAIR_KEY, "deliverable_id"), (("s", "min"), ("r", "min"))),
+    "feedback": Fold(()),  # one row per feedback event: its recency weight depends on as_of_end
+    "outcomes": Fold((*PAIR_KEY, "deliverable_id", "metric"), (("m", "max"),)),
+    "credentials": Fold(("candidate_ref", "credential_id"), (("issue", "max"), ("check", "max"))),
+}
+
+
+def fold_rows(rows: DataFrame, fold: Fold, *, folded: bool) -> DataFrame:
+    """Combine rows of one state table. `folded` says whether set columns hold arrays (state rows) or
+    single values (event rows)."""
+    if not fold.keys:
+        return rows
+    aggregates = []
+    for name, how in fold.columns:
+        column = F.col(name)
+        if how == "min":
+            aggregate = F.min(column)
+        elif how == "max":
+            aggregate = F.max(column)
+        elif how == "sum":
+            aggregate = F.sum(column).cast("long")
+        elif how == "set":
+            aggregate = (F.array_sort(F.array_distinct(F.flatten(F.collect_list(column)))) if folded
+                         else F.array_sort(F.collect_set(column)))
+        else:
+            raise ValueError(f"unknown fold {how!r} for {name}")
+        aggregates.append(aggregate.alias(name))
+    return rows.groupBy(*fold.keys).agg(*aggregates)
+
+
+def _candidate_event_rows(events: DataFrame) -> DataFrame:
+    """Every event naming the candidate, with what the candidates dataset and the referral, offer,
+    placement and activity signals read from it."""
+    event_type = F.col("event_type")
+    parsed = F.when(event_type.isin("offer.extended", "offer.accepted"),
+                    F.from_json(F.col("payload"), CANDIDATE_EVENT_PAYLOAD))
+    offer = F.coalesce(F.col("p.offer_id"), F.col("event_id"))
+    placement = F.coalesce(F.col("engagement_ref"), F.col("event_id"))
+    activity = event_type.isin(*ACTIVITY_EVENT_TYPES)
+
+    def flag(condition: Column) -> Column:
+        return F.when(condition, F.lit(1)).otherwise(F.lit(0)).cast("long")
+
+    return events.where(F.col("candidate_ref").isNotNull()).select("*", parsed.alias("p")).select(
+        F.col("candidate_ref"),
+        F.lit(1).cast("long").alias("event_count"),
+        F.col("occurred_at").alias("first_event_at"),
+        F.col("occurred_at").alias("last_event_at"),
+        F.col("source").alias("sources"),
+        flag(event_type == "referral.made").alias("referrals_made"),
+        F.when(event_type == "offer.extended", offer).alias("offers_extended"),
+        F.when((event_type == "offer.extended") & F.coalesce(F.col("p.is_conversion"), F.lit(False)), offer
+               ).alias("offer_conversions"),
+        F.when(event_type == "offer.accepted", offer).alias("offers_accepted"),
+        F.when(event_type == "placement.started", placement).alias("placements_started"),
+        F.when(event_type == "placement.fell_off", placement).alias("placements_fell_off"),
+        flag(activity).alias("activity_n"),
+        F.when(activity, F.unix_micros(F.col("occurred_at"))).alias("last_activity_us"),
+    )
+
+
+def _activity_rows(events: DataFrame) -> DataFrame:
+    return _candidate_events(events, *ACTIVITY_EVENT_TYPES).select(
+        F.col("candidate_ref"), F.unix_micros(F.col("occurred_at")).alias("activity_us"),
+        F.lit(1).cast("long").alias("events"))
+
+
+def _response_rows(events: DataFrame) -> DataFrame:
+    applications = with_payload(_candidate_events(events, "application.submitted"), CANDIDATE_EVENT_PAYLOAD)
+    response_us = F.unix_micros(F.col("occurred_at")) - F.unix_micros(F.col("p.invited_at"))
+    return applications.where(F.col("p.invited_at").isNotNull() & (response_us >= 0)).select(
+        F.col("candidate_ref"), response_us.alias("response_us"))
+
+
+def _referral_received_rows(events: DataFrame) -> DataFrame:
+    referrals = with_payload(of_type(events, "referral.made"), REFERRAL_PAYLOAD).where(
+        F.col("p.referred_candidate_ref").isNotNull())
+    return referrals.select(F.col("p.referred_candidate_ref").alias("candidate_ref"),
+                            F.lit(1).cast("long").alias("referrals"))
+
+
+def _posting_rows(events: DataFrame) -> DataFrame:
+    """Events that carry an engagement's scope: every engagement.posted and the gig platform's contract
+    offers (application.decided) that carry a title, category or skills. Posts rank first."""
     scoped = with_payload(
         of_type(events, "engagement.posted", "application.decided").where(F.col("engagement_ref").isNotNull()),
         SCOPE_PAYLOAD,
     )
     is_post = F.col("event_type") == "engagement.posted"
     carries_scope = is_post | F.col("p.title").isNotNull() | F.col("p.category").isNotNull() | (_size("p.skills") > 0)
-    first = F.min(F.struct(
-        F.when(is_post, F.lit(0)).otherwise(F.lit(1)).alias("priority"), F.col("occurred_at"), F.col("event_id"),
-        F.col("employer_ref"), F.col("p.title").alias("title"), F.col("p.category").alias("category"),
-        vocabulary_skills(F.col("p.skills")).alias("skills"),
-    )).alias("first")
-    return scoped.where(carries_scope).groupBy("engagement_ref").agg(
-        first, F.min(F.when(is_post, F.col("occurred_at"))).alias("posted_at")
-    ).select(
+    return scoped.where(carries_scope).select(
         F.col("engagement_ref"),
-        F.col("first.employer_ref").alias("posted_employer_ref"),
-        F.col("first.title").alias("title"),
-        F.col("first.category").alias("category"),
-        F.col("first.skills").alias("skills"),
-        F.col("posted_at"),
+        F.struct(
+            F.when(is_post, F.lit(0)).otherwise(F.lit(1)).alias("priority"), F.col("occurred_at"),
+            F.col("event_id"), F.col("employer_ref"), F.col("p.title").alias("title"),
+            F.col("p.category").alias("category"), vocabulary_skills(F.col("p.skills")).alias("skills"),
+        ).alias("first"),
+        F.when(is_post, F.col("occurred_at")).alias("posted_at"),
     )
 
 
-def engagement_lifecycle(events: DataFrame) -> DataFrame:
-    """One row per (engagement_ref, candidate_ref) with any lifecycle event, started or not (gaps allowed).
-
-    Columns: engagement_ref, candidate_ref, source, employer_ref, started_at (null when the start is not
-    known), ended_at, status (in_progress | completed | cancelled), cancelled_by.
-    """
+def _lifecycle_rows(events: DataFrame) -> DataFrame:
     lifecycle = with_payload(
         _pair_events(events, "engagement.started", "engagement.completed", "engagement.cancelled"), ENDED_PAYLOAD
     )
     is_start = F.col("event_type") == "engagement.started"
-    terminal = F.when(~is_start, F.struct(
-        F.col("occurred_at"), F.col("event_id"), F.col("event_type"), F.col("p.cancelled_by").alias("cancelled_by"),
-    ))
-    per_pair = lifecycle.groupBy(*PAIR_KEY).agg(
-        F.min("source").alias("source"),
-        F.min("employer_ref").alias("employer_ref"),
-        F.min(F.when(is_start, F.col("occurred_at"))).alias("started_at"),
-        F.min(terminal).alias("end"),  # min ignores nulls: the first terminal event, if any
-    )
-    status = (F.when(F.col("end.event_type") == "engagement.completed", F.lit("completed"))
-              .when(F.col("end.event_type") == "engagement.cancelled", F.lit("cancelled"))
-              .otherwise(F.lit("in_progress")))
-    return per_pair.select(
-        *PAIR_KEY,
-        F.col("source"),
-        F.col("employer_ref"),
-        F.col("started_at"),
-        F.col("end.occurred_at").alias("ended_at"),
-        status.alias("status"),
-        F.when(status == "cancelled", F.col("end.cancelled_by")).alias("cancelled_by"),
+    return lifecycle.select(
+        *PAIR_KEY, F.col("source"), F.col("employer_ref"),
+        F.when(is_start, F.col("occurred_at")).alias("started_at"),
+        # min ignores nulls: the fold keeps the first terminal event, if any
+        F.when(~is_start, F.struct(
+            F.col("occurred_at"), F.col("event_id"), F.col("event_type"),
+            F.col("p.cancelled_by").alias("cancelled_by"),
+        )).alias("end"),
     )
 
 
-def engagement_facts(events: DataFrame) -> DataFrame:
-    """The lifecycle per (engagement, candidate) with its scope: the employer (the posting's, else the one the
-    lifecycle events name), title, category, posted_at and vocabulary skills (empty when unknown)."""
-    return engagement_lifecycle(events).join(postings(events), on="engagement_ref", how="left").select(
-        *PAIR_KEY,
-        F.col("source"),
-        F.coalesce(F.col("posted_employer_ref"), F.col("employer_ref")).alias("employer_ref"),
-        F.col("title"),
-        F.col("category"),
-        F.col("posted_at"),
-        F.col("started_at"),
-        F.col("ended_at"),
-        F.col("status"),
-        F.col("cancelled_by"),
-        F.coalesce(F.col("skills"), F.array().cast("array<string>")).alias("skills"),
-    )
-
-
-def deliverable_facts(events: DataFrame) -> DataFrame:
-    """One row per (engagement_ref, candidate_ref, deliverable_id) submitted or reviewed, from one aggregation:
-
-    submitted / on_time / late_us (microseconds past due_at, 0 when on time): its *first* known submission
-    (earliest submitted_at, then submission_round, event_id); null on_time when no submission is known.
-    reviewed / first_pass: whether its first review (lowest review_round, then occurred_at, event_id) approved it.
-    """
+def _deliverable_event_rows(events: DataFrame) -> DataFrame:
     rows = with_payload(_pair_events(events, "deliverable.submitted", "deliverable.reviewed"), DELIVERABLE_PAYLOAD)
     is_submission = (F.col("event_type") == "deliverable.submitted") & F.col("p.submitted_at").isNotNull() \
         & F.col("p.due_at").isNotNull()
     is_review = (F.col("event_type") == "deliverable.reviewed") & F.col("p.outcome").isNotNull()
-    submission = F.min(F.when(is_submission, F.struct(
-        F.col("p.submitted_at").alias("submitted_at"),
-        F.coalesce(F.col("p.submission_round"), F.lit(1)).alias("submission_round"),
-        F.col("event_id"),
-        F.col("p.due_at").alias("due_at"),
-    ))).alias("s")
-    review = F.min(F.when(is_review, F.struct(
-        F.coalesce(F.col("p.review_round"), F.lit(1)).alias("review_round"), F.col("occurred_at"), F.col("event_id"),
-        F.col("p.outcome").alias("outcome"),
-    ))).alias("r")
-    per_deliverable = rows.where(F.col("p.deliverable_id").isNotNull() & (is_submission | is_review)).groupBy(
-        *PAIR_KEY, F.col("p.deliverable_id").alias("deliverable_id")).agg(submission, review)
-    late_us = F.unix_micros(F.col("s.submitted_at")) - F.unix_micros(F.col("s.due_at"))
-    return per_deliverable.select(
-        *PAIR_KEY,
-        F.col("deliverable_id"),
-        F.col("s").isNotNull().alias("submitted"),
-        (F.col("s.submitted_at") <= F.col("s.due_at")).alias("on_time"),
-        F.greatest(late_us, F.lit(0)).alias("late_us"),
-        F.col("r").isNotNull().alias("reviewed"),
-        F.coalesce(F.col("r.outcome") == "approved", F.lit(False)).alias("first_pass"),
+    return rows.where(F.col("p.deliverable_id").isNotNull() & (is_submission | is_review)).select(
+        *PAIR_KEY, F.col("p.deliverable_id").alias("deliverable_id"),
+        F.when(is_submission, F.struct(
+            F.col("p.submitted_at").alias("submitted_at"),
+            F.coalesce(F.col("p.submission_round"), F.lit(1)).alias("submission_round"),
+            F.col("event_id"),
+            F.col("p.due_at").alias("due_at"),
+        )).alias("s"),
+        F.when(is_review, F.struct(
+            F.coalesce(F.col("p.review_round"), F.lit(1)).alias("review_round"), F.col("occurred_at"),
+            F.col("event_id"), F.col("p.outcome").alias("outcome"),
+        )).alias("r"),
+    )
+
+
+def _outcome_event_rows(events: DataFrame) -> DataFrame:
+    outcomes = with_payload(_pair_events(events, "outcome.measured"), OUTCOME_PAYLOAD).where(
+        F.col("p.deliverable_id").isNotNull() & F.col("p.metric").isNotNull()
+        & F.col("p.baseline").isNotNull() & F.col("p.result").isNotNull()
+    )
+    return outcomes.select(
+        *PAIR_KEY, F.col("p.deliverable_id").alias("deliverable_id"), F.col("p.metric").alias("metric"),
+        F.struct(F.col("occurred_at"), F.col("event_id"), F.col("p.baseline").alias("baseline"),
+                 F.col("p.result").alias("result")).alias("m"),
+    )
+
+
+def _credential_event_rows(events: DataFrame) -> DataFrame:
+    rows = with_payload(_candidate_events(events, "credential.issued", "credential.status_changed"),
+                        CREDENTIAL_PAYLOAD).where(F.col("p.credential_id").isNotNull())
+    is_issue = F.col("event_type") == "credential.issued"
+    # a status change known before its issue is kept: it applies as soon as the issue becomes known
+    return rows.select(
+        F.col("candidate_ref"), F.col("p.credential_id").alias("credential_id"),
+        F.when(is_issue, F.struct(
+            F.col("occurred_at"), F.col("event_id"), F.col("p.valid_from").alias("valid_from"),
+            F.col("p.valid_until").alias("valid_until"), F.col("p.verification_result").alias("verification_result"),
+            F.col("p.skills").alias("skills"),
+        )).alias("issue"),
+        F.when(~is_issue, F.struct(
+            F.col("occurred_at"), F.col("event_id"), F.col("p.status").alias("status"),
+            F.col("p.verification_result").alias("verification_result"),
+        )).alias("check"),
     )
 
 
@@ -361,15 +450,159 @@ def feedback_scores(events: DataFrame) -> DataFrame:
     )
 
 
+STATE_ROWS = {
+    "candidate_events": _candidate_event_rows,
+    "activity": _activity_rows,
+    "responses": _response_rows,
+    "referrals_received": _referral_received_rows,
+    "postings": _posting_rows,
+    "lifecycle": _lifecycle_rows,
+    "deliverables": _deliverable_event_rows,
+    "feedback": feedback_scores,
+    "outcomes": _outcome_event_rows,
+    "credentials": _credential_event_rows,
+}
+
+
+def prune_state(state: dict[str, DataFrame], as_of_end: datetime | None) -> dict[str, DataFrame]:
+    """Drop activity older than the active-weeks window: as_of_end only moves forward, so it never counts again."""
+    if as_of_end is None:
+        return state
+    horizon = F.lit(_micros(as_of_end) - ACTIVITY_WINDOW_DAYS * US_PER_DAY)
+    return {**state, "activity": state["activity"].where(F.col("activity_us") >= horizon)}
+
+
+def entity_state(events: DataFrame, as_of_end: datetime | None = None) -> dict[str, DataFrame]:
+    """The state tables (STATE_FOLDS) of de-duplicated known events; with `as_of_end`, activity is pruned to
+    the window that can still count (no effect on any dataset as of `as_of_end` or later)."""
+    return prune_state({name: fold_rows(STATE_ROWS[name](events), fold, folded=False)
+                        for name, fold in STATE_FOLDS.items()}, as_of_end)
+
+
+def _merge_table(previous: DataFrame, delta: DataFrame, fold: Fold, broadcast_delta: bool) -> DataFrame:
+    """previous + delta folded. Only previous rows whose key the delta touches are re-folded: the others pass
+    through, so a small delta costs two scans of the previous table instead of a shuffle of all of it.
+    (State keys are never null: every projection filters them, so the equi-joins miss nothing.)"""
+    if not fold.keys:
+        return previous.unionByName(delta)
+    touched = delta.select(*fold.keys)
+    if broadcast_delta:
+        touched = F.broadcast(touched)
+    untouched = previous.join(touched, on=list(fold.keys), how="left_anti")
+    affected = previous.join(touched, on=list(fold.keys), how="left_semi")
+    return untouched.unionByName(fold_rows(affected.unionByName(delta), fold, folded=True))
+
+
+def merge_entity_state(previous: dict[str, DataFrame], delta: dict[str, DataFrame],
+                       as_of_end: datetime | None = None, *, broadcast_delta: bool = False) -> dict[str, DataFrame]:
+    """The state of the union of two disjoint event sets, from their states (`delta` folded, as entity_state
+    returns it). `broadcast_delta`: the delta is small enough to broadcast against the previous tables."""
+    return prune_state({name: _merge_table(previous[name], delta[name], fold, broadcast_delta)
+                        for name, fold in STATE_FOLDS.items()}, as_of_end)
+
+
+# --- engagements ----------------------------------------------------------------------------------------
+
+def postings_from_state(state: dict[str, DataFrame]) -> DataFrame:
+    return state["postings"].select(
+        F.col("engagement_ref"),
+        F.col("first.employer_ref").alias("posted_employer_ref"),
+        F.col("first.title").alias("title"),
+        F.col("first.category").alias("category"),
+        F.col("first.skills").alias("skills"),
+        F.col("posted_at"),
+    )
+
+
+def postings(events: DataFrame) -> DataFrame:
+    """One row per engagement with a known scope: employer, title, category, vocabulary skills, posted_at.
+
+    The scope comes from the first engagement.posted; where a source posts nothing (the gig platform), from
+    the first application.decided that carries a title, category or skills. posted_at is the first
+    engagement.posted (null when only a decision carried the scope).
+    """
+    return postings_from_state(entity_state(events))
+
+
+def lifecycle_from_state(state: dict[str, DataFrame]) -> DataFrame:
+    status = (F.when(F.col("end.event_type") == "engagement.completed", F.lit("completed"))
+              .when(F.col("end.event_type") == "engagement.cancelled", F.lit("cancelled"))
+              .otherwise(F.lit("in_progress")))
+    return state["lifecycle"].select(
+        *PAIR_KEY,
+        F.col("source"),
+        F.col("employer_ref"),
+        F.col("started_at"),
+        F.col("end.occurred_at").alias("ended_at"),
+        status.alias("status"),
+        F.when(status == "cancelled", F.col("end.cancelled_by")).alias("cancelled_by"),
+    )
+
+
+def engagement_lifecycle(events: DataFrame) -> DataFrame:
+    """One row per (engagement_ref, candidate_ref) with any lifecycle event, started or not (gaps allowed).
+
+    Columns: engagement_ref, candidate_ref, source, employer_ref, started_at (null when the start is not
+    known), ended_at, status (in_progress | completed | cancelled), cancelled_by. The status comes from the
+    first terminal event.
+    """
+    return lifecycle_from_state(entity_state(events))
+
+
+def engagement_facts_from_state(state: dict[str, DataFrame]) -> DataFrame:
+    return lifecycle_from_state(state).join(postings_from_state(state), on="engagement_ref", how="left").select(
+        *PAIR_KEY,
+        F.col("source"),
+        F.coalesce(F.col("posted_employer_ref"), F.col("employer_ref")).alias("employer_ref"),
+        F.col("title"),
+        F.col("category"),
+        F.col("posted_at"),
+        F.col("started_at"),
+        F.col("ended_at"),
+        F.col("status"),
+        F.col("cancelled_by"),
+        F.coalesce(F.col("skills"), F.array().cast("array<string>")).alias("skills"),
+    )
+
+
+def engagement_facts(events: DataFrame) -> DataFrame:
+    """The lifecycle per (engagement, candidate) with its scope: the employer (the posting's, else the one the
+    lifecycle events name), title, category, posted_at and vocabulary skills (empty when unknown)."""
+    return engagement_facts_from_state(entity_state(events))
+
+
+def deliverable_facts_from_state(state: dict[str, DataFrame]) -> DataFrame:
+    late_us = F.unix_micros(F.col("s.submitted_at")) - F.unix_micros(F.col("s.due_at"))
+    return state["deliverables"].select(
+        *PAIR_KEY,
+        F.col("deliverable_id"),
+        F.col("s").isNotNull().alias("submitted"),
+        (F.col("s.submitted_at") <= F.col("s.due_at")).alias("on_time"),
+        F.greatest(late_us, F.lit(0)).alias("late_us"),
+        F.col("r").isNotNull().alias("reviewed"),
+        F.coalesce(F.col("r.outcome") == "approved", F.lit(False)).alias("first_pass"),
+    )
+
+
+def deliverable_facts(events: DataFrame) -> DataFrame:
+    """One row per (engagement_ref, candidate_ref, deliverable_id) submitted or reviewed, from one aggregation:
+
+    submitted / on_time / late_us (microseconds past due_at, 0 when on time): its *first* known submission
+    (earliest submitted_at, then submission_round, event_id); null on_time when no submission is known.
+    reviewed / first_pass: whether its first review (lowest review_round, then occurred_at, event_id) approved it.
+    """
+    return deliverable_facts_from_state(entity_state(events))
+
+
 def _mean_rubric(score_sum: Column, feedback_count: Column) -> Column:
     """Mean over feedback events of the mean of the four dimensions: sum of all scores / (4 * events)."""
     return F.try_divide(score_sum.cast("double"), (feedback_count * F.lit(len(RUBRIC_DIMENSIONS))).cast("double"))
 
 
-def _per_pair_counts(events: DataFrame) -> DataFrame:
+def _per_pair_counts(state: dict[str, DataFrame]) -> DataFrame:
     """Deliverables and feedback per (engagement, candidate), from one aggregation over both."""
-    deliverables = deliverable_facts(events).select(*PAIR_KEY, F.col("submitted"), F.col("on_time"))
-    feedback = feedback_scores(events).where(F.col("complete")).select(*PAIR_KEY, F.col("score_sum"))
+    deliverables = deliverable_facts_from_state(state).select(*PAIR_KEY, F.col("submitted"), F.col("on_time"))
+    feedback = state["feedback"].where(F.col("complete")).select(*PAIR_KEY, F.col("score_sum"))
     rows = deliverables.unionByName(feedback, allowMissingColumns=True)
     return rows.groupBy(*PAIR_KEY).agg(
         _count(F.col("submitted")).alias("deliverables_submitted"),
@@ -379,10 +612,9 @@ def _per_pair_counts(events: DataFrame) -> DataFrame:
     )
 
 
-def engagements(events: DataFrame, as_of_date: date) -> DataFrame:
-    """The curated `engagements` dataset: one row per engagement and the candidate who started it."""
-    started = engagement_facts(events).where(F.col("started_at").isNotNull())
-    joined = started.join(_per_pair_counts(events), on=list(PAIR_KEY), how="left")
+def engagements_from_state(state: dict[str, DataFrame], as_of_date: date) -> DataFrame:
+    started = engagement_facts_from_state(state).where(F.col("started_at").isNotNull())
+    joined = started.join(_per_pair_counts(state), on=list(PAIR_KEY), how="left")
     feedback_count = F.coalesce(F.col("feedback_count"), F.lit(0))
     return conform(joined.select(
         F.lit(as_of_date).alias("as_of_date"),
@@ -404,45 +636,32 @@ def engagements(events: DataFrame, as_of_date: date) -> DataFrame:
     ), "engagements")
 
 
+def engagements(events: DataFrame, as_of_date: date) -> DataFrame:
+    """The curated `engagements` dataset: one row per engagement and the candidate who started it."""
+    return engagements_from_state(entity_state(events), as_of_date)
+
+
 # --- candidates -----------------------------------------------------------------------------------------
 
-def candidates(events: DataFrame, as_of_date: date) -> DataFrame:
-    """The curated `candidates` dataset: every candidate with at least one known event."""
-    per_candidate = events.where(F.col("candidate_ref").isNotNull()).groupBy("candidate_ref").agg(
-        F.min("occurred_at").alias("first_event_at"),
-        F.max("occurred_at").alias("last_event_at"),
-        F.count(F.lit(1)).alias("event_count"),
-        F.array_join(F.array_sort(F.collect_set("source")), ",").alias("sources"),
-    )
-    return conform(per_candidate.select(
+def candidates_from_state(state: dict[str, DataFrame], as_of_date: date) -> DataFrame:
+    return conform(state["candidate_events"].select(
         F.lit(as_of_date).alias("as_of_date"),
         F.col("candidate_ref"),
         F.col("first_event_at"),
         F.col("last_event_at"),
         F.col("event_count"),
-        F.col("sources"),
+        F.array_join(F.col("sources"), ",").alias("sources"),
     ), "candidates")
+
+
+def candidates(events: DataFrame, as_of_date: date) -> DataFrame:
+    """The curated `candidates` dataset: every candidate with at least one known event."""
+    return candidates_from_state(entity_state(events), as_of_date)
 
 
 # --- credentials ----------------------------------------------------------------------------------------
 
-def credential_states(events: DataFrame, as_of_end: datetime) -> DataFrame:
-    """One row per (candidate_ref, credential_id) issued: whether it is active as of `as_of_end`, and the
-    vocabulary skills its latest issue names (one aggregation over issues and status re-checks)."""
-    rows = with_payload(_candidate_events(events, "credential.issued", "credential.status_changed"),
-                        CREDENTIAL_PAYLOAD).where(F.col("p.credential_id").isNotNull())
-    is_issue = F.col("event_type") == "credential.issued"
-    per_credential = rows.groupBy("candidate_ref", F.col("p.credential_id").alias("credential_id")).agg(
-        F.max(F.when(is_issue, F.struct(
-            F.col("occurred_at"), F.col("event_id"), F.col("p.valid_from").alias("valid_from"),
-            F.col("p.valid_until").alias("valid_until"), F.col("p.verification_result").alias("verification_result"),
-            F.col("p.skills").alias("skills"),
-        ))).alias("issue"),
-        F.max(F.when(~is_issue, F.struct(
-            F.col("occurred_at"), F.col("event_id"), F.col("p.status").alias("status"),
-            F.col("p.verification_result").alias("verification_result"),
-        ))).alias("check"),
-    )
+def credential_states_from_state(state: dict[str, DataFrame], as_of_end: datetime) -> DataFrame:
     end = F.lit(as_of_end)
     verified = (F.col("issue.verification_result") == "verified") & (
         F.col("check.verification_result").isNull() | (F.col("check.verification_result") == "verified")
@@ -451,7 +670,7 @@ def credential_states(events: DataFrame, as_of_end: datetime) -> DataFrame:
         F.col("issue.valid_until").isNull() | (F.col("issue.valid_until") > end)
     )
     not_withdrawn = F.col("check.status").isNull() | ~F.col("check.status").isin(*WITHDRAWN_STATUSES)
-    return per_credential.where(F.col("issue").isNotNull()).select(
+    return state["credentials"].where(F.col("issue").isNotNull()).select(
         F.col("candidate_ref"),
         F.col("credential_id"),
         F.coalesce(verified & in_window & not_withdrawn, F.lit(False)).alias("active"),
@@ -459,11 +678,17 @@ def credential_states(events: DataFrame, as_of_end: datetime) -> DataFrame:
     )
 
 
+def credential_states(events: DataFrame, as_of_end: datetime) -> DataFrame:
+    """One row per (candidate_ref, credential_id) issued: whether it is active as of `as_of_end`, and the
+    vocabulary skills its latest issue names (latest issue and latest status re-check, by occurred_at)."""
+    return credential_states_from_state(entity_state(events), as_of_end)
+
+
 # --- per-candidate metrics: the wide row every signal is computed from ----------------------------------
 #
-# Each fact source below yields rows keyed by candidate_ref with a `kind`; they are unioned and aggregated ONCE
-# by candidate (conditional aggregates), instead of one aggregation and one join per concern: a handful of
-# shuffles whatever the number of signals.
+# Each state table below yields rows keyed by candidate_ref with a `kind`; they are unioned and aggregated
+# ONCE by candidate (conditional aggregates), instead of one aggregation and one join per concern: a handful
+# of shuffles whatever the number of signals.
 
 def _engagement_rows(facts: DataFrame) -> DataFrame:
     return facts.select(
@@ -473,8 +698,8 @@ def _engagement_rows(facts: DataFrame) -> DataFrame:
     )
 
 
-def _deliverable_rows(events: DataFrame) -> DataFrame:
-    return deliverable_facts(events).select(
+def _deliverable_rows(state: dict[str, DataFrame]) -> DataFrame:
+    return deliverable_facts_from_state(state).select(
         F.col("candidate_ref"), F.lit("deliverable").alias("kind"), F.col("submitted"), F.col("on_time"),
         F.col("late_us"), F.col("reviewed"), F.col("first_pass"),
     )
@@ -491,61 +716,47 @@ def _feedback_rows(feedback: DataFrame, as_of_end: datetime, params: SignalParam
     )
 
 
-def _outcome_rows(events: DataFrame) -> DataFrame:
+def _outcome_rows(state: dict[str, DataFrame]) -> DataFrame:
     """One row per (engagement, deliverable, metric) with a measured KPI, at its latest measurement."""
-    outcomes = with_payload(_pair_events(events, "outcome.measured"), OUTCOME_PAYLOAD).where(
-        F.col("p.deliverable_id").isNotNull() & F.col("p.metric").isNotNull()
-        & F.col("p.baseline").isNotNull() & F.col("p.result").isNotNull()
-    )
-    latest = outcomes.groupBy(*PAIR_KEY, F.col("p.deliverable_id"), F.col("p.metric")).agg(
-        F.max(F.struct(F.col("occurred_at"), F.col("event_id"), F.col("p.baseline").alias("baseline"),
-                       F.col("p.result").alias("result"))).alias("m")
-    )
     baseline, result = F.abs(F.col("m.baseline")), F.abs(F.col("m.result"))
     change = F.abs(F.col("m.result") - F.col("m.baseline"))
     size = F.when(F.greatest(baseline, result) == 0, F.lit(0.0)).otherwise(change / F.greatest(baseline, result))
-    return latest.select(F.col("candidate_ref"), F.lit("outcome").alias("kind"),
-                         _quantised(F.least(size, F.lit(1.0))).alias("size_q"))
+    return state["outcomes"].select(F.col("candidate_ref"), F.lit("outcome").alias("kind"),
+                                    _quantised(F.least(size, F.lit(1.0))).alias("size_q"))
 
 
-def _credential_rows(events: DataFrame, as_of_end: datetime) -> DataFrame:
-    return credential_states(events, as_of_end).select(
+def _credential_rows(state: dict[str, DataFrame], as_of_end: datetime) -> DataFrame:
+    return credential_states_from_state(state, as_of_end).select(
         F.col("candidate_ref"), F.lit("credential").alias("kind"), F.col("active"),
         F.col("skills").alias("credential_skills"),
     )
 
 
-def _event_rows(events: DataFrame, as_of_end: datetime) -> DataFrame:
-    """Every known event naming the candidate (so every known candidate has rows), with what the referral,
-    offer, placement, activity and response signals read from it."""
-    event_type = F.col("event_type")
-    parsed = F.when(event_type.isin("offer.extended", "offer.accepted", "application.submitted"),
-                    F.from_json(F.col("payload"), CANDIDATE_EVENT_PAYLOAD))
-    rows = events.where(F.col("candidate_ref").isNotNull()).select(
-        "candidate_ref", "event_type", "event_id", "engagement_ref", "occurred_at", parsed.alias("p"))
-    occurred_us = F.unix_micros(F.col("occurred_at"))
-    age_us = F.lit(_micros(as_of_end)) - occurred_us
-    activity = event_type.isin(*ACTIVITY_EVENT_TYPES)
-    in_window = activity & (age_us <= F.lit(ACTIVITY_WINDOW_DAYS * US_PER_DAY))
-    response_us = occurred_us - F.unix_micros(F.col("p.invited_at"))
-    responded = (event_type == "application.submitted") & F.col("p.invited_at").isNotNull() & (response_us >= 0)
-    return rows.select(
-        F.col("candidate_ref"), F.lit("event").alias("kind"), F.col("event_type"),
-        F.when(event_type.isin("offer.extended", "offer.accepted"),
-               F.coalesce(F.col("p.offer_id"), F.col("event_id"))).alias("offer"),
-        F.coalesce(F.col("p.is_conversion"), F.lit(False)).alias("is_conversion"),
-        F.when(event_type.isin("placement.started", "placement.fell_off"),
-               F.coalesce(F.col("engagement_ref"), F.col("event_id"))).alias("placement"),
-        F.when(activity, occurred_us).alias("activity_us"),
-        F.when(in_window, F.floor(age_us / F.lit(US_PER_WEEK))).alias("week"),
-        F.when(responded, response_us).alias("response_us"),
+def _event_rows(state: dict[str, DataFrame]) -> DataFrame:
+    """One row per known candidate: their event count and the referral, offer, placement and activity folds."""
+    return state["candidate_events"].select(
+        F.col("candidate_ref"), F.lit("event").alias("kind"), F.col("event_count"), F.col("referrals_made"),
+        *[_size(name).alias(name) for name in ("offers_extended", "offer_conversions", "offers_accepted",
+                                               "placements_started", "placements_fell_off")],
+        F.col("activity_n"), F.col("last_activity_us"),
     )
 
 
-def _referred_rows(events: DataFrame) -> DataFrame:
-    referrals = with_payload(of_type(events, "referral.made"), REFERRAL_PAYLOAD).where(
-        F.col("p.referred_candidate_ref").isNotNull())
-    return referrals.select(F.col("p.referred_candidate_ref").alias("candidate_ref"), F.lit("referred").alias("kind"))
+def _activity_window_rows(state: dict[str, DataFrame], as_of_end: datetime) -> DataFrame:
+    age_us = F.lit(_micros(as_of_end)) - F.col("activity_us")
+    return state["activity"].where(age_us <= F.lit(ACTIVITY_WINDOW_DAYS * US_PER_DAY)).select(
+        F.col("candidate_ref"), F.lit("activity").alias("kind"), F.col("events").alias("window_events"),
+        F.floor(age_us / F.lit(US_PER_WEEK)).alias("week"),
+    )
+
+
+def _state_response_rows(state: dict[str, DataFrame]) -> DataFrame:
+    return state["responses"].select(F.col("candidate_ref"), F.lit("response").alias("kind"), F.col("response_us"))
+
+
+def _referred_rows(state: dict[str, DataFrame]) -> DataFrame:
+    return state["referrals_received"].select(F.col("candidate_ref"), F.lit("referred").alias("kind"),
+                                              F.col("referrals"))
 
 
 def _population_metrics(feedback: DataFrame) -> DataFrame:
@@ -563,15 +774,14 @@ def _per_candidate() -> list[Column]:
     completed = engagement & (F.col("status") == "completed")
     cancelled = engagement & (F.col("status") == "cancelled")
     complete = feedback & F.col("complete")
-    event_type = F.col("event_type")
     employers = F.collect_list(F.when(engagement & F.col("started"), F.col("employer_ref")))
     weight_q = F.col("weight_q")
 
-    def distinct_count(condition: Column, value: Column) -> Column:
-        return _size(F.collect_set(F.when(condition, value)))
+    def of_events(name: str) -> Column:  # one `event` row per candidate carries the candidate's folds
+        return F.sum(F.when(event, F.col(name))).alias(name)
 
     return [
-        _count(event).alias("known_events"),
+        F.sum(F.when(event, F.col("event_count"))).alias("known_events"),
         # engagements (per engagement x candidate)
         _count(engagement & F.col("started")).alias("started"),
         _count(completed).alias("completed"),
@@ -605,21 +815,20 @@ def _per_candidate() -> list[Column]:
             "credential_skill_evidence"),
         _sorted_set(F.collect_list(F.when((kind == "credential") & F.col("active"), F.col("credential_skills")))
                     ).alias("credential_skills"),
-        # referrals, offers, placements, activity, responsiveness (per event)
-        _count(event & (event_type == "referral.made")).alias("referrals_made"),
-        _count(kind == "referred").alias("referrals_received"),
-        distinct_count(event & (event_type == "offer.extended"), F.col("offer")).alias("offers_extended"),
-        distinct_count(event & (event_type == "offer.extended") & F.col("is_conversion"), F.col("offer")).alias(
-            "offer_conversions"),
-        distinct_count(event & (event_type == "offer.accepted"), F.col("offer")).alias("offers_accepted"),
-        distinct_count(event & (event_type == "placement.started"), F.col("placement")).alias("placements_started"),
-        distinct_count(event & (event_type == "placement.fell_off"), F.col("placement")).alias("placements_fell_off"),
-        F.count(F.col("activity_us")).alias("activity_n"),
-        F.max(F.col("activity_us")).alias("last_activity_us"),
-        F.count(F.col("week")).alias("activity_window_n"),
-        _size(F.collect_set(F.col("week"))).alias("active_weeks"),
-        F.count(F.col("response_us")).alias("responses"),
-        F.median(F.col("response_us")).alias("median_response_us"),
+        # referrals, offers, placements, activity (per candidate folds), responsiveness (per application)
+        of_events("referrals_made"),
+        F.sum(F.when(kind == "referred", F.col("referrals"))).alias("referrals_received"),
+        of_events("offers_extended"),
+        of_events("offer_conversions"),
+        of_events("offers_accepted"),
+        of_events("placements_started"),
+        of_events("placements_fell_off"),
+        of_events("activity_n"),
+        F.max(F.when(event, F.col("last_activity_us"))).alias("last_activity_us"),
+        F.sum(F.when(kind == "activity", F.col("window_events"))).alias("activity_window_n"),
+        _size(F.collect_set(F.when(kind == "activity", F.col("week")))).alias("active_weeks"),
+        F.count(F.when(kind == "response", F.col("response_us"))).alias("responses"),
+        F.median(F.when(kind == "response", F.col("response_us"))).alias("median_response_us"),
     ]
 
 
@@ -636,19 +845,21 @@ NULLABLE_METRICS = ("median_late_us", "last_activity_us", "median_response_us")
 POPULATION_METRICS = ("pop_n", *[f"pop_sum_{d}" for d in RUBRIC_DIMENSIONS])
 
 
-def candidate_metrics(events: DataFrame, as_of_end: datetime, params: SignalParams = SignalParams()) -> DataFrame:
+def candidate_metrics_from_state(state: dict[str, DataFrame], as_of_end: datetime,
+                                 params: SignalParams = SignalParams()) -> DataFrame:
     """One wide row per known candidate (one with at least one event naming them): the counts, sums and sets
     every signal is computed from (counts 0 and sets empty without evidence), plus the population's rubric sums
-    (the same on every row) and as_of_end_us."""
-    feedback = feedback_scores(events)
+    (the same on every row) and as_of_end_us. Every as_of_end-relative quantity is computed here."""
     facts = (
-        _event_rows(events, as_of_end)
-        .unionByName(_engagement_rows(engagement_facts(events)), allowMissingColumns=True)
-        .unionByName(_deliverable_rows(events), allowMissingColumns=True)
-        .unionByName(_feedback_rows(feedback, as_of_end, params), allowMissingColumns=True)
-        .unionByName(_outcome_rows(events), allowMissingColumns=True)
-        .unionByName(_credential_rows(events, as_of_end), allowMissingColumns=True)
-        .unionByName(_referred_rows(events), allowMissingColumns=True)
+        _event_rows(state)
+        .unionByName(_activity_window_rows(state, as_of_end), allowMissingColumns=True)
+        .unionByName(_state_response_rows(state), allowMissingColumns=True)
+        .unionByName(_engagement_rows(engagement_facts_from_state(state)), allowMissingColumns=True)
+        .unionByName(_deliverable_rows(state), allowMissingColumns=True)
+        .unionByName(_feedback_rows(state["feedback"], as_of_end, params), allowMissingColumns=True)
+        .unionByName(_outcome_rows(state), allowMissingColumns=True)
+        .unionByName(_credential_rows(state, as_of_end), allowMissingColumns=True)
+        .unionByName(_referred_rows(state), allowMissingColumns=True)
     )
     per_candidate = facts.groupBy("candidate_ref").agg(*_per_candidate()).where(F.col("known_events") > 0)
     # employers who started an engagement with the candidate, and those who did so more than once
@@ -658,7 +869,7 @@ def candidate_metrics(events: DataFrame, as_of_end: datetime, params: SignalPara
         "repeat_employers": F.size(F.array_distinct(F.filter(
             employer_list, lambda e: F.size(F.filter(employer_list, lambda other: other == e)) >= 2))),
     })
-    joined = per_candidate.crossJoin(F.broadcast(_population_metrics(feedback)))
+    joined = per_candidate.crossJoin(F.broadcast(_population_metrics(state["feedback"])))
     empty = F.array().cast("array<string>")
     return joined.select(
         F.col("candidate_ref"),
@@ -668,6 +879,11 @@ def candidate_metrics(events: DataFrame, as_of_end: datetime, params: SignalPara
         *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in POPULATION_METRICS],
         F.lit(_micros(as_of_end)).cast("long").alias("as_of_end_us"),
     )
+
+
+def candidate_metrics(events: DataFrame, as_of_end: datetime, params: SignalParams = SignalParams()) -> DataFrame:
+    """candidate_metrics_from_state over the state of `events` (de-duplicated known events)."""
+    return candidate_metrics_from_state(entity_state(events, as_of_end), as_of_end, params)
 
 
 # --- derived quantities shared by several signals --------------------------------------------------------
@@ -697,8 +913,11 @@ def derived_metrics(metrics: DataFrame, params: SignalParams = SignalParams()) -
         / F.lit(float(US_PER_DAY)),
     })
     second = first.withColumns({
-        f"rubric_{d}": F.when(F.col("feedback_count") > 0, (F.col(f"wsum_{d}").cast("double") / q
-                                                             + m * F.col(f"prior_{d}")) / (F.col("weighted_reviews") + m))
+        # A convex combination of scores in [1, 5] is in [1, 5]; clamping only removes floating-point
+        # overshoot (all-5 reviews gave 5.000000000000001, which the catalog range and the marts gate reject).
+        f"rubric_{d}": F.when(F.col("feedback_count") > 0, F.least(F.greatest(
+            (F.col(f"wsum_{d}").cast("double") / q + m * F.col(f"prior_{d}")) / (F.col("weighted_reviews") + m),
+            F.lit(1.0)), F.lit(5.0)))
         for d in RUBRIC_DIMENSIONS
     })
     p, w = F.lit(SCORE_RATE_PRIOR), F.lit(SCORE_RATE_PRIOR_WEIGHT)
@@ -922,6 +1141,12 @@ def signal_columns(params: SignalParams = SignalParams()) -> dict[str, SignalCol
 def candidate_signals(events: DataFrame, as_of_date: date, as_of_end: datetime,
                       params: SignalParams = SignalParams()) -> DataFrame:
     """The curated `candidate_signals` dataset, long format: one row per known candidate and signal."""
+    return candidate_signals_from_state(entity_state(events, as_of_end), as_of_date, as_of_end, params)
+
+
+def candidate_signals_from_state(state: dict[str, DataFrame], as_of_date: date, as_of_end: datetime,
+                                 params: SignalParams = SignalParams()) -> DataFrame:
+    """candidate_signals from the entity state (entity_state / merge_entity_state)."""
     columns = signal_columns(params)
     if set(columns) != set(SIGNAL_NAMES):
         raise RuntimeError(f"signal catalog and implementation differ: {sorted(set(columns) ^ set(SIGNAL_NAMES))}")
@@ -938,7 +1163,7 @@ def candidate_signals(events: DataFrame, as_of_date: date, as_of_end: datetime,
     ])
     windows = F.create_map(*[F.lit(x) for s in SIGNAL_NAMES if SIGNALS_BY_NAME[s].window_days is not None
                              for x in (s, SIGNALS_BY_NAME[s].window_days)])
-    metrics = derived_metrics(candidate_metrics(events, as_of_end, params), params)
+    metrics = derived_metrics(candidate_metrics_from_state(state, as_of_end, params), params)
     long = metrics.select(F.col("candidate_ref"), F.explode(rows).alias("s"))
     return conform(long.select(
         F.lit(as_of_date).alias("as_of_date"),

@@ -12,8 +12,8 @@ key and content hash, manifests and the gate result modulo the bucket name).
 
 The job, its arguments and the project settings are the same for both runs (only HS_SPARK_MASTER and the
 bucket differ). Cluster sizing goes where a real deployment puts it, not into the job: a spark-defaults.conf
-in SPARK_CONF_DIR for the cluster run (executor memory and cores, cores.max, shuffle partitions, the event
-log), and SPARK_LOCAL_IP=127.0.0.1 so the driver binds and advertises loopback.
+in SPARK_CONF_DIR for the cluster run (executor memory and cores, cores.max, the event log; the job sizes
+its shuffle partitions from those), and SPARK_LOCAL_IP=127.0.0.1 so the driver binds and advertises loopback.
 """
 
 from __future__ import annotations
@@ -48,15 +48,14 @@ AS_OF = START + timedelta(days=DAYS - 1)
 APP_NAME = f"hs-candidate-signals-{AS_OF.isoformat()}"
 WORKERS = 2
 
-# What a real cluster's spark-defaults.conf would say, sized for two one-core workers. Shuffle partitions
-# are a per-cluster setting (the job's own default for a cluster master is Spark's 200, which on two cores
-# spends ~100 s scheduling empty tasks); 6 also differs from local[2]'s 4, so the comparison shows the
-# output does not depend on partitioning.
+# What a real cluster's spark-defaults.conf would say, sized for two one-core workers. No shuffle-partition
+# count: the job sizes it from the application's cores (spark_jobs.session: 3 per core, 6 here, where Spark's
+# fixed 200 spent ~100 s scheduling empty tasks); 6 also differs from local[2]'s 4, so the comparison shows
+# the output does not depend on partitioning.
 CLUSTER_SPARK_DEFAULTS = {
     "spark.executor.memory": "512m",
     "spark.executor.cores": "1",
     "spark.cores.max": str(WORKERS),
-    "spark.sql.shuffle.partitions": "6",
     "spark.eventLog.enabled": "true",
     "spark.eventLog.compress": "false",
     "spark.eventLog.rolling.enabled": "false",
@@ -201,6 +200,10 @@ def test_job_ran_on_both_workers(runs, cluster, envs):
     print(f"application {app['id']}: tasks per worker {per_worker}")
     assert sum(tasks.values()) > 0 and set(tasks) <= added  # every task ran on a worker, none in the driver
     assert all(n > 0 for n in per_worker.values()), per_worker
+    # the job sized its shuffle partitions from the application's cores (cores.max = 2, 3 per core)
+    sized = {e["modifiedConfigs"].get("spark.sql.shuffle.partitions") for e in events
+             if e["Event"].endswith("SparkListenerSQLExecutionStart")}
+    assert sized == {"6"}, sized
 
 
 def test_cluster_output_is_byte_identical_to_local(runs, lakes):

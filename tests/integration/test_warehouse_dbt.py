@@ -37,12 +37,17 @@ from hiring_signals.warehouse import (
     WarehouseLoadError,
     ensure_postgres_database,
     load_curated_snapshot,
+    load_raw_batches,
     query,
     run_dbt,
 )
 from hiring_signals.warehouse.loader import content_sha256, query_dicts
 
 DBT_DIR = REPO_ROOT / "dbt_project"
+CURATED_MARTS = {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
+                 "fct_signal_score_components"}
+# built from the raw events of the snapshot's batches; the hand-made snapshots here have none
+EVENT_MARTS = {"dim_employers", "fct_deliverables", "fct_feedback", "fct_credentials", "mart_source_funnel"}
 D1, D2, D3 = date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)
 
 
@@ -158,6 +163,9 @@ def load_day(settings: WarehouseSettings, d: date) -> None:
     load_curated_snapshot(settings, "candidates", d, candidates_table(d))
     load_curated_snapshot(settings, "engagements", d, engagements_table(d))
     load_curated_snapshot(settings, "candidate_signals", d, signals_table(d))
+    # hand-made snapshots built from no raw batch: the raw landing tables exist and the event-level marts
+    # (tests/integration/test_warehouse_raw_dbt.py covers them) are empty
+    load_raw_batches(settings, d, [])
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -387,8 +395,7 @@ def test_landing_and_schemas_follow_conventions(warehouse):
                        f"{ws.schema}_seeds"}
     marts = {r[0] for r in query(ws, "SELECT table_name FROM information_schema.tables "
                                      f"WHERE table_schema = '{ws.schema}'")}
-    assert marts == {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
-                     "fct_signal_score_components"}
+    assert marts == CURATED_MARTS | EVENT_MARTS
     log = fetch(ws, f'"{ws.landing_schema}".load_log', "dataset, as_of_date, row_count", order="as_of_date, dataset")
     assert log == [("candidate_signals", D1, 14), ("candidates", D1, 2), ("engagements", D1, 2),
                    ("candidate_signals", D2, 19), ("candidates", D2, 3), ("engagements", D2, 4)]
@@ -537,9 +544,8 @@ def test_rerun_of_the_same_data_leaves_every_mart_identical(warehouse):
         load_day(ws, d)
     run_dbt(["build"], ws, log_dir=work / "dbt")
     before, log_before = all_marts(ws), load_log(ws)
-    assert set(before) == {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
-                           "fct_signal_score_components"}
-    assert all(before.values())
+    assert set(before) == CURATED_MARTS | EVENT_MARTS
+    assert all(before[name] for name in CURATED_MARTS) and not any(before[name] for name in EVENT_MARTS)
     for name in before:  # no wall-clock or per-load random value is published
         assert not {"loaded_at", "load_id", "snapshot_loaded_at"} & set(mart_columns(ws, name)), name
 
@@ -578,8 +584,13 @@ def test_rerun_of_the_same_data_leaves_every_mart_identical(warehouse):
 
 def test_source_freshness_reads_the_load_log(warehouse):
     ws, _, work = warehouse
-    result = run_dbt(["source", "freshness"], ws, log_dir=work / "dbt")
+    result = run_dbt(["source", "freshness", "--select", "source:curated"], ws, log_dir=work / "dbt")
     assert [(n.name, n.status) for n in result.nodes] == [("load_log", "pass")]
+    # no raw batch of any source was loaded here: each source's freshness says so instead of passing
+    result = run_dbt(["source", "freshness"], ws, log_dir=work / "dbt", raise_on_failure=False)
+    assert not result.success
+    assert sorted((n.unique_id.split(".")[-2], n.status) for n in result.nodes) == [
+        ("curated", "pass"), ("gig", "error"), ("marketplace", "error"), ("recruiter", "error")]
 
 
 def test_out_of_range_signal_fails_the_build_and_keeps_published_marts(warehouse):

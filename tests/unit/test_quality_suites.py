@@ -14,6 +14,13 @@ from hiring_signals.quality import GateFailed, enforce, validate
 from hiring_signals.quality.suites import BUILDERS, SUITES_DIR, suite_json
 
 
+@pytest.fixture(autouse=True)
+def hs_home(monkeypatch, tmp_path):
+    """Gate runs add to Data Docs under $HS_HOME: keep each test's site in its own directory."""
+    monkeypatch.setenv("HS_HOME", str(tmp_path / "hs-home"))
+    return tmp_path / "hs-home"
+
+
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_committed_suite_files_match_the_contract(name):
     committed = (SUITES_DIR / f"{name}.json").read_text()
@@ -95,3 +102,105 @@ def test_signal_gate_checks_provenance_and_the_composite_explanation():
         ("expect_column_values_to_be_between", "value"),
     }
     assert len(result.failures) == 4  # signal_score above 100 and active_weeks_90d above 13
+
+
+# --- marts ----------------------------------------------------------------------------------------------------
+
+def test_committed_mart_suites_match_the_dbt_yaml():
+    from hiring_signals.quality.suites import MARTS_SUITE_PREFIX, marts_suites
+
+    generated = marts_suites()
+    committed = {p.stem for p in SUITES_DIR.glob(f"{MARTS_SUITE_PREFIX}*.json")}
+    assert committed == set(generated), "run `hs quality write-suites`: a mart was added to or dropped from the dbt YAML"
+    for name, suite in generated.items():
+        assert (SUITES_DIR / f"{name}.json").read_text() == suite_json(suite), (
+            f"expectations/suites/{name}.json drifted from dbt_project/models/marts: run `hs quality write-suites`")
+
+
+def _kwargs_by_type(suite) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for e in json.loads(suite_json(suite))["expectations"]:
+        out.setdefault(e["type"], []).append(e["kwargs"])
+    return out
+
+
+def test_mart_suite_is_derived_from_yaml_catalog_and_conventions():
+    from hiring_signals.quality.suites import mart_suite
+
+    models = {
+        "dim_candidates": {"name": "dim_candidates", "columns": [{"name": "candidate_ref", "data_type": "text"}]},
+        "dim_employers": {"name": "dim_employers", "columns": [{"name": "employer_ref", "data_type": "text"}]},
+        "fct_x": {
+            "name": "fct_x",
+            "data_tests": ["at_least_one_row", {"unique_combination_of_columns": {"arguments": {
+                "combination_of_columns": ["x_ref", "candidate_ref"]}}}],
+            "columns": [
+                {"name": "x_ref", "data_type": "text", "constraints": [{"type": "not_null"}], "data_tests": ["unique"]},
+                {"name": "candidate_ref", "data_type": "text"},  # convention: must resolve in dim_candidates
+                {"name": "employer_ref", "data_type": "text"},  # convention: must resolve in dim_employers
+                {"name": "owner", "data_type": "text", "data_tests": [
+                    {"relationships": {"arguments": {"to": "ref('dim_candidates')", "field": "candidate_ref"}}}]},
+                {"name": "signal", "data_type": "text", "data_tests": [
+                    {"relationships": {"arguments": {"to": "ref('signal_catalog')", "field": "signal"}}}]},  # a seed
+                {"name": "reply_rate", "data_type": "double precision"},
+                {"name": "mean_rubric_score", "data_type": "double precision"},
+                {"name": "score_quality", "data_type": "integer"},
+                {"name": "deliveries", "data_type": "bigint"},
+                {"name": "signal_value", "data_type": "double precision"},
+                {"name": "note", "data_type": "text"},
+            ],
+        },
+    }
+    kinds = _kwargs_by_type(mart_suite("fct_x", models["fct_x"], models))
+    assert kinds["expect_table_row_count_to_be_between"] == [{"min_value": {"$PARAMETER": "min_rows"},
+                                                              "max_value": {"$PARAMETER": "max_rows"}}]
+    assert kinds["expect_column_values_to_not_be_null"] == [{"column": "x_ref"}]
+    assert kinds["expect_column_values_to_be_unique"] == [{"column": "x_ref"}]
+    assert kinds["expect_compound_columns_to_be_unique"] == [{"column_list": ["x_ref", "candidate_ref"]}]
+    assert sorted((k["column"], k["value_set"]["$PARAMETER"]) for k in kinds["expect_column_values_to_be_in_set"]) == [
+        ("candidate_ref", "values__dim_candidates__candidate_ref"),
+        ("employer_ref", "values__dim_employers__employer_ref"),
+        ("owner", "values__dim_candidates__candidate_ref"),
+    ]
+    plain_ranges = {k["column"]: (k.get("min_value"), k.get("max_value"))
+                    for k in kinds["expect_column_values_to_be_between"] if "row_condition" not in k}
+    assert plain_ranges == {"reply_rate": (0, 1), "mean_rubric_score": (1, 5), "score_quality": (1, 5),
+                            "deliveries": (0, None)}
+    per_signal = [k for k in kinds["expect_column_values_to_be_between"] if "row_condition" in k]
+    assert {k["column"] for k in per_signal} == {"signal_value"} and len(per_signal) >= 4
+
+
+def test_a_mart_suite_without_its_parameters_fails_rather_than_passes():
+    import pandas as pd
+
+    from hiring_signals.quality.suites import MARTS_SUITE_PREFIX
+
+    name = sorted(p.stem for p in SUITES_DIR.glob(f"{MARTS_SUITE_PREFIX}*.json"))[0]
+    with pytest.raises(Exception, match="min_rows|max_rows|parameter"):
+        validate(name, pd.DataFrame({"x": [1]}), batch="t", engine="pandas")
+
+
+def test_every_gate_run_lands_in_the_data_docs_site(hs_home):
+    from hiring_signals.cli import main
+
+    ok = validate("raw_events", raw_rows(), batch="marketplace/20260501T000000Z_20260502T000000Z", engine="pandas")
+    df = raw_rows(2)
+    df.loc[1, "event_id"] = "e0"
+    bad = validate("raw_events", df, batch="gig/20260501T000000Z_20260502T000000Z", engine="pandas")
+    assert ok.success and not bad.success
+    index = hs_home / "data_docs" / "index.html"
+    html = index.read_text()
+    assert "raw_events" in html
+    assert "marketplace__20260501T000000Z_20260502T000000Z" in html and "gig__20260501T000000Z_20260502T000000Z" in html
+    pages = list((hs_home / "data_docs" / "validations" / "raw_events").rglob("*.html"))
+    assert len(pages) == 2
+    failed_page = next(p for p in pages if "gig__" in str(p)).read_text()
+    assert "expect_compound_columns_to_be_unique" in failed_page or "compound" in failed_page.lower()
+    assert main(["quality", "docs"]) == 0
+
+
+def test_hs_quality_docs_says_when_there_is_no_site_yet(hs_home, capsys):
+    from hiring_signals.cli import main
+
+    assert main(["quality", "docs"]) == 1
+    assert "no GX Data Docs yet" in capsys.readouterr().out

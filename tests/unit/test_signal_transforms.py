@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import pyarrow as pa
 import pytest
@@ -22,33 +22,9 @@ from hiring_signals.contract.raw_schema import raw_event_column_names, raw_event
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.candidate_signals.job import to_table
 from spark_jobs.io.s3_arrow_source import S3Object, pack_files, source_options
+from tests.raw_rows import ADA, BEN, CARA, DAN, T0, at, ev, iso
 
 pytestmark = pytest.mark.spark
-
-T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
-ADA, BEN, CARA, DAN = ("cand_" + c * 32 for c in "abcd")
-
-
-def at(day: float, hour: int = 0) -> datetime:
-    return T0 + timedelta(days=day, hours=hour)
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def ev(event_id: str, event_type: str, occurred: datetime, *, ingested: datetime | None = None,
-       candidate: str | None = ADA, engagement: str | None = None, employer: str | None = None,
-       payload: dict | None = None, source: str = "marketplace", batch: str | None = None) -> dict:
-    """One raw-zone row; by default ingested at the end of the UTC day it occurred on."""
-    if ingested is None:
-        ingested = datetime.combine(occurred.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-    return {
-        "event_id": event_id, "source": source, "source_tenant": "tenant", "event_type": event_type,
-        "event_version": 1, "occurred_at": occurred, "source_updated_at": occurred, "ingested_at": ingested,
-        "candidate_ref": candidate, "employer_ref": employer, "engagement_ref": engagement, "remote_id": event_id,
-        "payload": json.dumps(payload or {}, sort_keys=True), "batch_id": batch or f"{source}/{ingested:%Y%m%d}",
-    }
 
 
 @pytest.fixture(scope="session")
@@ -430,6 +406,16 @@ def test_three_perfect_reviews_do_not_outrank_thirty_at_4_8(frame):
         assert ben[f"rubric_{d}"][0] > ada[f"rubric_{d}"][0]
     assert ben["signal_score"][0] > ada["signal_score"][0]
     assert ada["would_rehire_rate"] == (1.0, 3) and got[CARA]["would_rehire_rate"] == (0.0, 20)
+
+
+def test_shrunk_rubric_stays_inside_the_rubric_range(frame):
+    """One 5/5 review two days old in an all-5 population: the formula's floating-point result is
+    5.000000000000001 (the independent `shrunk` shows it), which the catalog range 1-5 and the marts gate reject."""
+    assert shrunk([(2, 5)], 5.0) > 5.0  # the overshoot this guards against
+    events = frame([feedback("a0", ADA, at(28), (5, 5, 5, 5))])
+    ada = signals_by_candidate(t.candidate_signals(known(events, at(30)), date(2026, 5, 30), at(30)))[ADA]
+    for d in ("quality", "communication", "timeliness", "skill_fit"):
+        assert ada[f"rubric_{d}"] == (5.0, 1)
 
 
 def test_recency_weighting_follows_the_configured_half_life(frame):

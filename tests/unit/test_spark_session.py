@@ -1,0 +1,26 @@
+"""Shuffle-partition sizing of the project's SparkSession builder (pure functions, no JVM)."""
+
+from __future__ import annotations
+
+from spark_jobs.session import CLUSTER_PARTITIONS_PER_CORE, cluster_cores, default_shuffle_partitions
+
+
+def test_local_masters_get_two_partitions_per_core():
+    assert default_shuffle_partitions("local[4]") == 8
+    assert default_shuffle_partitions("local") == 2
+    assert default_shuffle_partitions("local[2, 3]") == 4  # local[N, maxFailures]
+
+
+def test_cluster_size_comes_from_the_most_explicit_setting():
+    assert cluster_cores({"spark.default.parallelism": "12", "spark.cores.max": "4"}, 2) == 12
+    assert cluster_cores({"spark.executor.instances": "5", "spark.executor.cores": "4", "spark.cores.max": "8"}, 2) == 20
+    assert cluster_cores({"spark.executor.instances": "5"}, 7) == 7  # cores per executor unknown: observed
+    assert cluster_cores({"spark.cores.max": "2"}, 16) == 2  # standalone cap
+    assert cluster_cores({}, 16) == 16
+
+
+def test_cluster_masters_get_partitions_per_core_not_a_fixed_200():
+    assert default_shuffle_partitions("spark://m:7077", {"spark.cores.max": "2"}) == 2 * CLUSTER_PARTITIONS_PER_CORE
+    assert default_shuffle_partitions("yarn", {"spark.executor.instances": "50", "spark.executor.cores": "4"}) == \
+        200 * CLUSTER_PARTITIONS_PER_CORE
+    assert default_shuffle_partitions("k8s://https://api:443", {}, observed_parallelism=1) == 3
