@@ -11,6 +11,7 @@ file HS_PSEUDONYM_KEY_FILE points at (the embedded set-up generates a random one
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -47,6 +48,19 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("HS_SPARK_S3_IMPL", "arrow",
             "How Spark reaches S3: 'arrow' (a Spark Python Data Source over pyarrow's S3 client, needs no jars) "
             "or 's3a' (Hadoop S3A; needs hadoop-aws on the cluster's classpath)."),
+    Setting("HS_SPARK_DRIVER_MEMORY", "4g",
+            "Heap of the signal job's driver JVM (spark-submit --driver-memory). Under local[*] the executors run "
+            "inside it, so it also holds the cached state and shuffle buffers: Spark's 1g default ran out at 10^6 "
+            "events. Empty leaves it to spark-defaults.conf / Spark."),
+    Setting("HS_SPARK_DRIVER_MAX_RESULT_SIZE", "1g",
+            "spark.driver.maxResultSize of the signal job. Curated data is written by the executors, so only "
+            "per-file metadata and small aggregates reach the driver; a job hitting this limit is collecting "
+            "something it should not. Empty leaves it to spark-defaults.conf / Spark."),
+    Setting("HS_CURATED_BUCKETS", "8",
+            "Files per curated dataset and per signal-state table: rows are hash-partitioned on the dataset's key "
+            "into this many buckets, each written as one sorted Parquet file by an executor (empty buckets write "
+            "none). Fixed, not derived from the cluster, so local and cluster runs write identical files; changing "
+            "it changes the files, never the rows. Aim for at most ~1M rows per file."),
     Setting("HS_WAREHOUSE_TARGET", "duckdb", "dbt target that publishes the marts: 'duckdb' or 'postgres'."),
     Setting("HS_DUCKDB_PATH", "", "DuckDB warehouse file; empty means $HS_HOME/warehouse/warehouse.duckdb."),
     Setting("HS_PG_HOST", "127.0.0.1", "PostgreSQL warehouse host (target 'postgres')."),
@@ -197,6 +211,9 @@ class Settings:
     s3: S3Settings
     spark_master: str
     spark_s3_impl: str
+    spark_driver_memory: str
+    spark_driver_max_result_size: str
+    curated_buckets: int
     warehouse: WarehouseSettings
     sources: tuple[str, ...]
     marketplace_url: str
@@ -271,6 +288,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         half_life = float("nan")
     if not half_life > 0 or half_life == float("inf"):
         raise ConfigError(f"HS_SIGNAL_HALF_LIFE_DAYS must be a positive number of days, got {half_life_raw!r}")
+    curated_buckets = _int(env, "HS_CURATED_BUCKETS")
+    if curated_buckets < 1:
+        raise ConfigError(f"HS_CURATED_BUCKETS must be a positive integer, got {curated_buckets}")
+    sizes = {name: _get(env, name).strip() for name in ("HS_SPARK_DRIVER_MEMORY", "HS_SPARK_DRIVER_MAX_RESULT_SIZE")}
+    for name, value in sizes.items():
+        if value and not re.fullmatch(r"\d+[kmgt]?", value.lower()):
+            raise ConfigError(f"{name} must be a JVM size like 4g or 512m (or empty), got {value!r}")
     airflow_home = Path(_get(env, "AIRFLOW_HOME") or home / "airflow").expanduser()
     key_file = _get(env, "HS_PSEUDONYM_KEY_FILE")
     return Settings(
@@ -284,6 +308,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         spark_master=_get(env, "HS_SPARK_MASTER"),
         spark_s3_impl=spark_s3_impl,
+        spark_driver_memory=sizes["HS_SPARK_DRIVER_MEMORY"].lower(),
+        spark_driver_max_result_size=sizes["HS_SPARK_DRIVER_MAX_RESULT_SIZE"].lower(),
+        curated_buckets=curated_buckets,
         warehouse=WarehouseSettings(
             target=target,
             duckdb_path=duckdb_path,

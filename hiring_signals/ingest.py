@@ -60,10 +60,15 @@ def batch_id(source: str, interval: Interval) -> str:
     return f"{source}/{interval.key}"
 
 
+# Fixed Parquet writer options, so equal tables give equal bytes: here and in Spark's executors, which get
+# them passed in (spark_jobs.io.curated_writer).
+PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "use_dictionary": True}
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     """Parquet with fixed writer options, so equal tables give equal bytes."""
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", write_statistics=True, use_dictionary=True)
+    pq.write_table(table, buf, **PARQUET_OPTIONS)
     return buf.getvalue()
 
 

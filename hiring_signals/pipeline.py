@@ -182,9 +182,13 @@ def spark_env(settings: Settings) -> dict[str, str]:
 
 def build_signals(settings: Settings, as_of_date: date) -> dict:
     """Run the Spark signal job with spark-submit against HS_SPARK_MASTER (local or a cluster)."""
+    from spark_jobs.session import driver_conf
+
     spark_submit = Path(sys.executable).parent / "spark-submit"
+    # The driver's heap and result-size cap: on the command line, since the driver JVM is sized when it starts.
+    sizing = [arg for key, value in driver_conf(settings).items() for arg in ("--conf", f"{key}={value}")]
     argv = [str(spark_submit), "--master", settings.spark_master, "--name", f"hs-candidate-signals-{as_of_date}",
-            str(SPARK_JOB), "--as-of-date", as_of_date.isoformat()]
+            *sizing, str(SPARK_JOB), "--as-of-date", as_of_date.isoformat()]
     log.info("running %s", " ".join(argv))
     completed = subprocess.run(argv, env=spark_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in completed.stdout.splitlines():

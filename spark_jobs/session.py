@@ -143,9 +143,19 @@ def build_session(app_name: str, master: str, *, shuffle_partitions: int | None 
     return spark
 
 
+def driver_conf(settings) -> dict[str, str]:
+    """The driver's sizing from the settings (HS_SPARK_DRIVER_MEMORY, HS_SPARK_DRIVER_MAX_RESULT_SIZE; empty ones
+    are left to spark-defaults.conf). pipeline.build_signals passes these to spark-submit as --conf, because the
+    driver's heap is fixed when its JVM starts; session_for sets them for an in-process session (tests), where
+    they take effect only if this process has not started a JVM yet."""
+    conf = {"spark.driver.memory": settings.spark_driver_memory,
+            "spark.driver.maxResultSize": settings.spark_driver_max_result_size}
+    return {key: value for key, value in conf.items() if value}
+
+
 def session_for(settings, app_name: str) -> SparkSession:
     """The job session from the project settings (hiring_signals.config.Settings)."""
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = driver_conf(settings)
     if settings.spark_s3_impl == "s3a":
         fs = settings.s3.arrow_fs_kwargs()
         credentials = {"access_key": fs["access_key"], "secret_key": fs["secret_key"]} if "access_key" in fs else None

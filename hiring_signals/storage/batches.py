@@ -105,6 +105,25 @@ def commit_batch(
         lake.put(ref, f.body, f.content_type)
         listed.append({"zone": f.zone, "bucket": ref.bucket, "key": ref.key, "rows": f.rows,
                        "bytes": len(f.body), "sha256": f.sha256})
+    return commit_uploaded(lake, manifest_ref=manifest_ref, committed_etag=committed_etag, listed=listed,
+                           batch_prefixes=batch_prefixes, body=body)
+
+
+def commit_uploaded(
+    lake: Lake,
+    *,
+    manifest_ref: ObjectRef,
+    committed_etag: str | None,
+    listed: list[dict],
+    batch_prefixes: list[tuple[str, str]],
+    body: dict,
+) -> dict:
+    """Steps 2 and 3 of a commit whose data files are already uploaded (by Spark's executors, say).
+
+    `committed_etag`: the manifest's ETag (None: absent) read BEFORE the files were uploaded, i.e. what this
+    writer started from; `listed`: one entry per uploaded file (zone, bucket, key, rows, bytes, sha256), the
+    manifest's "files". Same conditional PUT, same loser clean-up, same garbage collection as commit_batch.
+    """
     manifest = {"manifest_version": MANIFEST_VERSION, **body, "files": sorted(listed, key=lambda x: x["key"])}
     try:
         lake.put_if(manifest_ref, canonical_json(manifest), etag=committed_etag, content_type="application/json")

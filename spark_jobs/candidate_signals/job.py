@@ -16,13 +16,18 @@
    (state.merge_state; a de-duplication conflict falls back to full in auto mode).
    Either way the three datasets are derived from the state (state.datasets_from_state), so both modes
    commit the same bytes.
-3. Gate: the GX suite 'candidate_signals' (Spark engine) on exactly the rows about to be committed; its
-   result is stored under ops/validations/candidate_signals/D.json whatever the outcome. A failed gate
-   commits nothing and the job exits with status 3 and the gate summary.
+3. Gate: the GX suite 'candidate_signals' (Spark engine) on exactly the rows about to be committed (the
+   persisted frame the writer then writes); its result is stored under ops/validations/candidate_signals/D.json
+   whatever the outcome. A failed gate commits nothing and the job exits with status 3 and the gate summary.
 4. Commit the state of D (its tables, then the state manifest listing the raw objects it consumed), then
-   each dataset as deterministic Parquet (sorted rows, fixed writer options, content-hashed names) with its
-   manifest; candidate_signals is committed last, so its manifest marks a complete snapshot. The manifests
-   record the mode and the delta's size. Rerunning a date over the same raw input rewrites identical bytes.
+   each dataset. Data never passes through the driver: the executors write every table as deterministic
+   Parquet (spark_jobs.io.curated_writer: HS_CURATED_BUCKETS hash buckets of the dataset's key, one sorted
+   file per non-empty bucket, fixed writer options, names part-<bucket>-<content hash>) straight to the
+   lake and return per-file metadata; the driver then commits each manifest (storage.commit_uploaded: the
+   same conditional PUT and garbage collection as every zone). The three datasets' files are uploaded
+   before any of their manifests is committed (each manifest records every dataset's row count), and
+   candidate_signals is committed last, so its manifest marks a complete snapshot. The manifests record the
+   mode and the delta's size. Rerunning a date over the same raw input rewrites identical bytes.
 """
 
 from __future__ import annotations
@@ -41,15 +46,16 @@ from hiring_signals.config import Settings, load_settings
 from hiring_signals.contract.curated_schema import CURATED_SCHEMAS, FEATURE_VERSION, RUBRIC_VERSION, SIGNAL_NAMES
 from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.contract.raw_schema import raw_event_spark_ddl
-from hiring_signals.ingest import parquet_bytes
+from hiring_signals.ingest import PARQUET_OPTIONS
 from hiring_signals.pipeline import as_of_end as as_of_end_for
 from hiring_signals.pipeline import committed_intervals, completeness_watermark
 from hiring_signals.quality import GateFailed, enforce, validate
 from hiring_signals.drops import SOURCE as DROP_SOURCE, drop_manifests
-from hiring_signals.storage import Lake, StagedFile, canonical_json, commit_batch
+from hiring_signals.storage import Lake, canonical_json, commit_uploaded
 from hiring_signals.storage import layout
 from spark_jobs.candidate_signals import state as st
 from spark_jobs.candidate_signals import transforms as t
+from spark_jobs.io.curated_writer import Destination, write_dataset
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
 from spark_jobs.session import session_for
 
@@ -57,7 +63,6 @@ log = logging.getLogger("hs.spark.candidate_signals")
 
 GATE_SUITE = "candidate_signals"
 EXIT_GATE_FAILED = 3
-ROWS_PER_CURATED_FILE = 1_000_000
 # Commit order: the signals manifest last, so its presence means the whole snapshot is there.
 COMMIT_ORDER = ("candidates", "engagements", "candidate_signals")
 MODES = ("auto", "full", "incremental")
@@ -223,11 +228,8 @@ def build_datasets(known, as_of_date: date, as_of_end: datetime, params: t.Signa
 def to_table(frame, dataset: str) -> pa.Table:
     """A curated dataset collected to the driver as Arrow, in contract schema and deterministic row order.
 
-    Collecting on the driver is deliberate at this scale: curated outputs are per-candidate aggregates, and
-    one driver-side writer gives sorted, content-hashed files and one atomic manifest commit through the same
-    code as every other zone. It is also the limit to watch: 10^6 candidates x 30 signals, each row with its
-    plain-language reason, is a few GB of Arrow on the driver; past that the write moves to a distributed
-    writer with the same manifest commit.
+    For tests and small frames only: the job itself never collects a dataset (write_curated writes from the
+    executors), because at 10^7 events candidate_signals alone is 1.4 GiB of serialized results.
     """
     schema = CURATED_SCHEMAS[dataset]
     table = frame.toArrow().select(schema.names)
@@ -241,13 +243,27 @@ def to_table(frame, dataset: str) -> pa.Table:
     return table.take(order).combine_chunks()
 
 
-def staged_files(table: pa.Table, dataset: str, as_of_date: date) -> list[StagedFile]:
-    prefix = layout.curated_prefix(dataset, as_of_date)
-    return [
-        StagedFile("curated", prefix, "parquet", parquet_bytes(table.slice(start, ROWS_PER_CURATED_FILE)),
-                   rows=min(ROWS_PER_CURATED_FILE, table.num_rows - start))
-        for start in range(0, table.num_rows, ROWS_PER_CURATED_FILE)
-    ]
+def lake_destination(lake: Lake, settings: Settings) -> Destination:
+    """The curated zone's bucket as the executors reach it (pyarrow's S3 client, same endpoint as the reader)."""
+    return Destination.s3(lake.bucket_for("curated"), settings.s3.arrow_fs_kwargs())
+
+
+def write_curated(frame, dataset: str, as_of_date: date, destination: Destination, buckets: int) -> list[dict]:
+    """Upload `dataset` (a Spark DataFrame) as HS_CURATED_BUCKETS-bucketed Parquet under its curated prefix,
+    from the executors; returns the manifest's file entries (nothing is committed yet). The rows are bucketed
+    on the dataset's sort key (its grain: unique per row, so buckets are even)."""
+    keys = t.SORT_KEYS[dataset]
+    written = write_dataset(frame, destination=destination,
+                            prefix=f"curated/{layout.curated_prefix(dataset, as_of_date)}",
+                            schema=CURATED_SCHEMAS[dataset], dataset=dataset, sort_keys=keys, bucket_keys=keys,
+                            buckets=buckets, parquet_options=PARQUET_OPTIONS)
+    return manifest_files(destination, "curated", written)
+
+
+def manifest_files(destination: Destination, zone: str, written: list[dict]) -> list[dict]:
+    """Writer output as manifest "files" entries (the format commit_batch has always written)."""
+    return [{"zone": zone, "bucket": destination.root, "key": w["key"], "rows": w["rows"], "bytes": w["bytes"],
+             "sha256": w["sha256"]} for w in written]
 
 
 def manifest_body(dataset: str, as_of_date: date, as_of_end: datetime, row_counts: dict[str, int],
@@ -297,25 +313,23 @@ def run(spark, settings: Settings, as_of_date: date, mode: str = "auto") -> int:
     except st.DedupeConflict as conflict:
         return _incremental_impossible(f"de-duplication conflict: {conflict}")
     state = state.cache()
-    state_tables = {name: st.state_table(state.tables[name], name) for name in st.TABLES}
+    # Counting materialises the cached state (every later step reads it); nothing is collected.
+    state_rows = {name: state.tables[name].count() for name in st.TABLES}
     summary = {**computation.summary(), **{k: v for k, v in state.delta.items() if k != "mode"},
-               "state_rows": {name: table.num_rows for name, table in state_tables.items()}}
+               "state_rows": state_rows}
     log.info("state as of %s: %s", as_of_date, summary)
     events = event_reconciliation(inputs, state.tables["keys"])
     log.info("events per source (raw rows = distinct events + redeliveries across batches): %s", events)
     params = signal_params(settings)
     datasets = st.datasets_from_state(state, as_of_date, as_of_end, params)
-    tables = {name: to_table(datasets[name], name) for name in COMMIT_ORDER}
-    state.unpersist()
-    row_counts = {name: table.num_rows for name, table in tables.items()}
+    # The gated rows are the written rows: the gate runs on this persisted frame (GX issues one Spark query per
+    # metric; without it each would recompute the signals from the state) and the writer reads it again.
+    gated = datasets[GATE_SUITE].select(*CURATED_SCHEMAS[GATE_SUITE].names).persist()
+    datasets[GATE_SUITE] = gated
     computed = time.perf_counter()
-    log.info("computed and collected the datasets in %.1fs: %s", computed - began, row_counts)
+    log.info("computed the state in %.1fs", computed - began)
 
-    # The gate sees exactly the rows that would be committed: a Spark DataFrame over the collected table
-    # (GX on a small local relation costs a few seconds; on the lazily computed frame it re-runs the
-    # whole plan per metric).
-    gate = validate(GATE_SUITE, spark.createDataFrame(tables[GATE_SUITE]),
-                    batch=f"{GATE_SUITE}/{as_of_date.isoformat()}", engine="spark")
+    gate = validate(GATE_SUITE, gated, batch=f"{GATE_SUITE}/{as_of_date.isoformat()}", engine="spark")
     lake.put(layout.validation_result_ref(lake, GATE_SUITE, as_of_date.isoformat()), canonical_json(gate.as_dict()),
              "application/json")
     try:
@@ -327,15 +341,27 @@ def run(spark, settings: Settings, as_of_date: date, mode: str = "auto") -> int:
     log.info("gate passed in %.1fs (%d expectations)", time.perf_counter() - computed, gate.evaluated)
     gate_summary = {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated}
 
+    destination = lake_destination(lake, settings)
     # The state before the datasets (after the gate: a failed gate commits nothing): a crash between the two
     # leaves a state the next run merges into, never a snapshot without its state.
-    st.write_state(lake, state_tables, as_of_date, as_of_end,
-                   {"consumed_objects": sorted(o.path for o in inputs.objects), "computation": summary})
+    st.write_state(lake, state, as_of_date, as_of_end,
+                   {"consumed_objects": sorted(o.path for o in inputs.objects), "computation": summary},
+                   destination=destination, buckets=settings.curated_buckets)
+    # What each commit replaces is read before its files are uploaded (the commit is conditional on it).
+    etags = {name: lake.etag(layout.curated_manifest_ref(lake, name, as_of_date)) for name in COMMIT_ORDER}
+    files = {}
     for name in COMMIT_ORDER:
-        commit_batch(
+        files[name] = write_curated(datasets[name], name, as_of_date, destination, settings.curated_buckets)
+        log.info("%s: %d file(s) written by the executors", name, len(files[name]))
+    gated.unpersist()
+    state.unpersist()
+    row_counts = {name: sum(f["rows"] for f in files[name]) for name in COMMIT_ORDER}
+    for name in COMMIT_ORDER:
+        commit_uploaded(
             lake,
             manifest_ref=layout.curated_manifest_ref(lake, name, as_of_date),
-            files=staged_files(tables[name], name, as_of_date),
+            committed_etag=etags[name],
+            listed=files[name],
             batch_prefixes=[("curated", layout.curated_prefix(name, as_of_date))],
             body=manifest_body(name, as_of_date, as_of_end, row_counts, inputs, gate_summary, events, params,
                                summary),

@@ -11,10 +11,11 @@ API (job.py and benchmarks/ use exactly these):
         (the merged state could not equal a rebuild); the job then falls back to a full rebuild.
     datasets_from_state(state, as_of_date, as_of_end, params) -> {"candidate_signals", "engagements", "candidates"}
         The curated datasets (Spark DataFrames); the only place as_of_end-relative values are computed.
-    state_table(frame, name) -> pyarrow.Table: one state table collected in deterministic order;
+    state_table(frame, name) -> pyarrow.Table: one state table collected in deterministic order (tests and
+        benchmarks on small data; the job writes from the executors instead);
     state_from_tables(spark, {name: pyarrow.Table}, as_of_end) -> SignalState: back as fresh DataFrames
         (what a run reading a persisted state sees; use it between chained merges to cut the lineage).
-    write_state(lake, {name: pyarrow.Table}, as_of_date, as_of_end, body) / read_state(spark, settings, manifest)
+    write_state(lake, state, as_of_date, as_of_end, body, destination=, buckets=) / read_state(spark, settings, manifest)
     / previous_state_manifest(lake, as_of_date): persistence through the curated zone's manifest commits.
 
 Why incremental equals full, for the same as_of_end:
@@ -47,16 +48,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ArrayType, DataType, StructField, StructType
 
 from hiring_signals.contract.curated_schema import FEATURE_VERSION, RUBRIC_VERSION
 from hiring_signals.contract.raw_schema import raw_event_spark_ddl
 from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
-from hiring_signals.ingest import parquet_bytes
-from hiring_signals.storage import Lake, StagedFile, commit_batch
+from hiring_signals.ingest import PARQUET_OPTIONS
+from hiring_signals.storage import Lake, commit_batch, commit_uploaded
 from hiring_signals.storage import layout
 from hiring_signals.storage.lake import ObjectRef
 from spark_jobs.candidate_signals import transforms as t
+from spark_jobs.io.curated_writer import Destination, write_dataset
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
 
 log = logging.getLogger("hs.spark.candidate_signals.state")
@@ -65,7 +68,6 @@ log = logging.getLogger("hs.spark.candidate_signals.state")
 STATE_VERSION = "signal-state-v1"
 KEY_COLUMNS = ("source", "event_id", "ingested_at", "batch_id")
 TABLES = ("keys", "pending", *t.STATE_FOLDS)
-ROWS_PER_STATE_FILE = 1_000_000
 # Row order of each persisted table (deterministic bytes): the fold keys, else these.
 _APPEND_ORDER = {
     "keys": ("source", "event_id"),
@@ -231,21 +233,33 @@ def state_compatibility() -> dict:
             "vocabulary_version": VOCABULARY_VERSION, "rubric_version": RUBRIC_VERSION}
 
 
-def write_state(lake: Lake, tables: dict[str, pa.Table], as_of_date: date, as_of_end: datetime, body: dict) -> dict:
-    """Commit every state table, then the state manifest that makes them one state (committed last)."""
+def write_state(lake: Lake, state: SignalState, as_of_date: date, as_of_end: datetime, body: dict, *,
+                destination: Destination, buckets: int) -> dict:
+    """Commit every state table, then the state manifest that makes them one state (committed last).
+
+    The executors write each table (spark_jobs.io.curated_writer: `buckets` hash buckets of its sort key, one
+    sorted Parquet file per non-empty bucket) straight to `destination` (the curated zone's bucket); only
+    per-file metadata reaches the driver, which commits the table's manifest as every zone does.
+    """
     committed = {}
     for name in TABLES:
-        table = tables[name]
         prefix = layout.state_prefix(name, as_of_date)
-        files = [StagedFile("curated", prefix, "parquet", parquet_bytes(table.slice(start, ROWS_PER_STATE_FILE)),
-                            rows=min(ROWS_PER_STATE_FILE, table.num_rows - start))
-                 for start in range(0, table.num_rows, ROWS_PER_STATE_FILE)]
-        manifest = commit_batch(lake, manifest_ref=layout.state_manifest_ref(lake, name, as_of_date), files=files,
-                                batch_prefixes=[("curated", prefix)],
-                                body={"zone": "curated", "kind": "signal_state_table", "table": name,
-                                      "as_of_date": as_of_date.isoformat(), "rows": table.num_rows})
-        committed[name] = {"rows": table.num_rows, "files": [{"bucket": f["bucket"], "key": f["key"],
-                                                              "bytes": f["bytes"]} for f in manifest["files"]]}
+        manifest_ref = layout.state_manifest_ref(lake, name, as_of_date)
+        etag = lake.etag(manifest_ref)  # what this commit replaces, read before the upload
+        frame = state.tables[name]
+        keys = _sort_keys(name)
+        written = write_dataset(frame, destination=destination, prefix=f"curated/{prefix}",
+                                schema=to_arrow_schema(frame.schema, timezone="UTC"), dataset=f"state/{name}",
+                                sort_keys=keys, bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS)
+        listed = [{"zone": "curated", "bucket": destination.root, "key": w["key"], "rows": w["rows"],
+                   "bytes": w["bytes"], "sha256": w["sha256"]} for w in written]
+        rows = sum(w["rows"] for w in written)
+        manifest = commit_uploaded(lake, manifest_ref=manifest_ref, committed_etag=etag, listed=listed,
+                                   batch_prefixes=[("curated", prefix)],
+                                   body={"zone": "curated", "kind": "signal_state_table", "table": name,
+                                         "as_of_date": as_of_date.isoformat(), "rows": rows})
+        committed[name] = {"rows": rows, "files": [{"bucket": f["bucket"], "key": f["key"], "bytes": f["bytes"]}
+                                                   for f in manifest["files"]]}
     return commit_batch(lake, manifest_ref=layout.state_commit_ref(lake, as_of_date), files=[], batch_prefixes=[],
                         body={"zone": "curated", "kind": "signal_state", "as_of_date": as_of_date.isoformat(),
                               "as_of_end": as_of_end.isoformat(), **state_compatibility(), **body,
