@@ -4,7 +4,7 @@ against a DuckDB SQL reference computing the same candidate_signals (checked equ
     HS_BENCH_SCALE_SIZES=1000000,10000000 python -m benchmarks.scale
 
 Per size: generate (or reuse) the raw events (benchmarks.scale_events), run DuckDB (threads=2) and Spark
-(local[2], the job's transforms through `to_table`) for the configured rounds, check every (candidate, signal)
+(local[2], the job's transforms and its executor-side curated writer into a local directory) for the configured rounds, check every (candidate, signal)
 equal (benchmarks.reference_signals.compare_signals: any difference fails the run with examples), print
 median seconds, events/s and the Spark/DuckDB ratio. JVM start-up and a warm-up query (class loading, first
 code generation) are measured and reported apart from the timed rounds. The Spark rounds are profiled from the
@@ -17,6 +17,7 @@ Numbers on a shared machine move with its load: the load average is printed befo
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 from benchmarks import reference_signals as ref
 from benchmarks.scale_events import AS_OF_DATE, GENERATOR_VERSION, generate_cached
 from benchmarks.spark_profile import event_log_conf, format_profile, parse_event_log
-from benchmarks.spark_side import candidate_signals_table
+from benchmarks.spark_side import candidate_signals_table, read_written, write_candidate_signals
 from hiring_signals.config import SETTINGS_DOC
 
 # Benchmark knobs (read here: they tune a measurement, not the pipeline), with their defaults.
@@ -91,7 +92,7 @@ def _load() -> str:
 def run_scale(sizes: list[int], out=sys.stdout) -> None:
     from hiring_signals.config import load_settings
     from spark_jobs.candidate_signals.job import signal_params
-    from spark_jobs.session import build_session
+    from spark_jobs.session import build_session, driver_conf
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Spark's Python workers: this interpreter
     settings = load_settings()
@@ -115,8 +116,10 @@ def run_scale(sizes: list[int], out=sys.stdout) -> None:
     timings: list[Timing] = []
     comparisons = {}
     profiles = {}
-    with tempfile.TemporaryDirectory(prefix="hs-spark-events-") as log_dir:
-        memory = {"spark.driver.memory": bench_setting("HS_BENCH_SPARK_DRIVER_MEMORY")}
+    with tempfile.TemporaryDirectory(prefix="hs-spark-events-") as log_dir, \
+            tempfile.TemporaryDirectory(prefix="hs-bench-curated-") as out_root:
+        # the job's driver sizing (HS_SPARK_DRIVER_*), with the benchmark's own heap setting on top
+        memory = {**driver_conf(settings), "spark.driver.memory": bench_setting("HS_BENCH_SPARK_DRIVER_MEMORY")}
         jvm_s, spark = _timed(lambda: build_session("hs-bench-scale", SPARK_MASTER,
                                                     extra_conf={**event_log_conf(Path(log_dir)), **memory, **overrides}))
         try:
@@ -124,7 +127,7 @@ def run_scale(sizes: list[int], out=sys.stdout) -> None:
             first = generated[min(sizes)]
             warm_day = first.days[min(2, len(first.days) - 1)]
             warm_s, _ = _timed(lambda: candidate_signals_table(spark, first.files(first.days[:3]), warm_day,
-                                                               end_of(warm_day), params))
+                                                               end_of(warm_day), params, settings.curated_buckets))
             print(f"  Spark: JVM + session start-up {jvm_s:.1f}s, warm-up query (three days of the smallest size) "
                   f"{warm_s:.1f}s, both outside the timed rounds; project session settings plus {memory | overrides}",
                   file=out)
@@ -141,22 +144,29 @@ def run_scale(sizes: list[int], out=sys.stdout) -> None:
                     duck_cpu.append(time.process_time() - cpu_before)
                     print(f"  .. {size:,} events, DuckDB round {len(duck_rounds)}: {seconds:.1f}s", file=out, flush=True)
                 con.close()
-                spark_rounds, spark_table, windows = [], None, []
+                spark_rounds, windows = [], []
                 for k in range(rounds):
+                    # each round writes into a fresh directory (the previous one removed); the last is checked below
+                    out_dir = Path(out_root) / f"{size}-round{k + 1}"
+                    shutil.rmtree(Path(out_root) / f"{size}-round{k}", ignore_errors=True)
                     began_ms = int(time.time() * 1000)
-                    seconds, spark_table = _timed(lambda: candidate_signals_table(spark, events.files(), AS_OF_DATE,
-                                                                                  as_of_end, params))
+                    seconds, written = _timed(lambda: write_candidate_signals(
+                        spark, events.files(), AS_OF_DATE, as_of_end, out_dir, params, settings.curated_buckets))
                     spark_rounds.append(seconds)
                     windows.append((began_ms, int(time.time() * 1000)))
-                    print(f"  .. {size:,} events, Spark round {k + 1}: {seconds:.1f}s (load {_load()})", file=out,
-                          flush=True)
+                    print(f"  .. {size:,} events, Spark round {k + 1}: {seconds:.1f}s, {len(written)} files, "
+                          f"{sum(f['rows'] for f in written):,} rows (load {_load()})", file=out, flush=True)
                 profiles[size] = (windows[-1], spark_rounds[-1], windows)
+                # read back outside the timing: only the compared columns (the reasons are most of the bytes)
+                spark_table = read_written(out_dir, written, ref.RESULT_SCHEMA.names)
                 comparisons[size] = ref.compare_signals(spark_table, reference)  # raises SignalMismatch
+                del spark_table, reference
                 note = f"{rounds} round{'s' if rounds > 1 else ''}"
                 timings += [Timing(size, "DuckDB SQL reference", duck_rounds, note, duck_cpu),
                             Timing(size, f"Spark {SPARK_MASTER}", spark_rounds, note)]
             incremental = _incremental_rows(spark, generated, sizes, params,
-                                            lambda size: rounds_small if size < large else rounds_large)
+                                            lambda size: rounds_small if size < large else rounds_large,
+                                            Path(out_root), settings.curated_buckets)
         finally:
             spark.stop()
         app_log = next(Path(log_dir).iterdir())
@@ -177,7 +187,7 @@ def run_scale(sizes: list[int], out=sys.stdout) -> None:
             print(f"{size:>12,}  {t.engine:<28}{t.note:>9}{t.median:>10.2f}{size / t.median:>13,.0f}{ratio}"
                   f"{cpu:>9.1f}{cpu_ratio}", file=out)
     print("  CPU s: DuckDB's process CPU time; Spark's summed task CPU time (event log; excludes driver planning "
-          "and the Arrow collect). On a loaded machine wall time waits for cores; CPU time does not.", file=out)
+          "and the manifest). On a loaded machine wall time waits for cores; CPU time does not.", file=out)
     for row in incremental:
         print(row, file=out)
     for size, c in comparisons.items():
@@ -191,7 +201,7 @@ def run_scale(sizes: list[int], out=sys.stdout) -> None:
         print(format_profile(profile, profiles[largest][1]), file=out)
 
 
-def _incremental_rows(spark, generated, sizes, params, rounds_for) -> list[str]:
+def _incremental_rows(spark, generated, sizes, params, rounds_for, out_root: Path, buckets: int) -> list[str]:
     if bench_setting("HS_BENCH_SCALE_INCREMENTAL").strip().lower() in ("false", "0", "no"):
         return ["  incremental vs full: not measured in this run (HS_BENCH_SCALE_INCREMENTAL=false)"]
     try:
@@ -201,7 +211,7 @@ def _incremental_rows(spark, generated, sizes, params, rounds_for) -> list[str]:
                 "path) does not exist yet"]
     from benchmarks.incremental import time_incremental
 
-    return time_incremental(spark, generated, sizes, params, rounds_for)
+    return time_incremental(spark, generated, sizes, params, rounds_for, out_root, buckets)
 
 
 def main() -> None:

@@ -49,8 +49,8 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "How Spark reaches S3: 'arrow' (a Spark Python Data Source over pyarrow's S3 client, needs no jars) "
             "or 's3a' (Hadoop S3A; needs hadoop-aws on the cluster's classpath)."),
     Setting("HS_SPARK_DRIVER_MEMORY", "4g",
-            "Heap of the signal job's driver JVM (spark-submit --driver-memory). Under local[*] the executors run "
-            "inside it, so it also holds the cached state and shuffle buffers: Spark's 1g default ran out at 10^6 "
+            "Heap of the signal job's driver JVM (spark.driver.memory, given to spark-submit). Under local[*] the "
+            "executors run inside it, so it also holds the cached state and shuffle buffers: Spark's 1g default ran out at 10^6 "
             "events. Empty leaves it to spark-defaults.conf / Spark."),
     Setting("HS_SPARK_DRIVER_MAX_RESULT_SIZE", "1g",
             "spark.driver.maxResultSize of the signal job. Curated data is written by the executors, so only "

@@ -129,6 +129,8 @@ def _partition_writer(destination: Destination, prefix: str, schema: pa.Schema, 
             body = encode(sort_rows(part, sort_keys), parquet_options)
             sha256 = hashlib.sha256(body).hexdigest()
             key = part_key(prefix, bucket, sha256)
+            if destination.filesystem == "local":  # object stores have no directories to create (S3 would get markers)
+                filesystem.create_dir(destination.path(key).rsplit("/", 1)[0], recursive=True)
             with filesystem.open_output_stream(destination.path(key)) as out:
                 out.write(body)
             yield pa.RecordBatch.from_pydict(

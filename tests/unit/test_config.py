@@ -58,3 +58,22 @@ def test_describe_masks_secrets():
 def test_duckdb_file_named_like_the_schema_is_refused():
     with pytest.raises(ConfigError, match="must differ from HS_WAREHOUSE_SCHEMA"):
         load_settings({"HS_DUCKDB_PATH": "/tmp/x/hiring_signals.duckdb"})
+
+
+def test_spark_driver_sizing_and_curated_buckets():
+    from spark_jobs.session import driver_conf
+
+    s = load_settings({})
+    assert (s.spark_driver_memory, s.spark_driver_max_result_size, s.curated_buckets) == ("4g", "1g", 8)
+    assert driver_conf(s) == {"spark.driver.memory": "4g", "spark.driver.maxResultSize": "1g"}
+    sized = load_settings({"HS_SPARK_DRIVER_MEMORY": "12G", "HS_SPARK_DRIVER_MAX_RESULT_SIZE": "",
+                           "HS_CURATED_BUCKETS": "64"})
+    # empty: left to spark-defaults.conf, so nothing is passed
+    assert driver_conf(sized) == {"spark.driver.memory": "12g"} and sized.curated_buckets == 64
+
+
+@pytest.mark.parametrize("name,value", [("HS_SPARK_DRIVER_MEMORY", "lots"), ("HS_SPARK_DRIVER_MAX_RESULT_SIZE", "1 g"),
+                                        ("HS_CURATED_BUCKETS", "0"), ("HS_CURATED_BUCKETS", "eight")])
+def test_malformed_spark_sizing_names_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
