@@ -50,8 +50,17 @@ def any_of(assets: list[Asset]):
     return condition
 
 
+def extras(triggering_asset_events, key: str) -> list[str]:
+    """The distinct values of `key` among the extras of the events that triggered this run, ascending.
+
+    Events that arrive while a run of the DAG is active queue up and trigger the next run together, so a run can
+    carry several (e.g. several curated snapshots a backfill committed while the previous publication ran).
+    """
+    return sorted({event.extra[key] for events in triggering_asset_events.values() for event in events
+                   if event.extra and event.extra.get(key)})
+
+
 def latest_extra(triggering_asset_events, key: str) -> str | None:
     """The greatest value of `key` among the extras of the events that triggered this run."""
-    values = [event.extra.get(key) for events in triggering_asset_events.values() for event in events
-              if event.extra and event.extra.get(key)]
-    return max(values) if values else None
+    values = extras(triggering_asset_events, key)
+    return values[-1] if values else None

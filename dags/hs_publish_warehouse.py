@@ -1,6 +1,7 @@
 """Publishes the warehouse marts and the ATS feed whenever a curated snapshot lands.
 
-load_curated -> dbt, one Airflow task per node (cosmos: each seed and model, then its data and unit tests;
+load_curated (every snapshot the triggering events name, oldest first, so the history mart misses none when
+several queued up behind a running publication) -> dbt, one Airflow task per node (cosmos: each seed and model, then its data and unit tests;
 tests spanning several models after all of them; each model/seed emits `warehouse://hiring_signals/<node>`)
 -> gate_marts (GX suites on every mart: ranges, grain keys, references, row-count change against the previous
 publication; a failure stops here) -> export_feed (NDJSON + manifest in the feeds bucket).
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import Metadata, Param, dag, task
 
-from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SETTINGS, SIGNAL_FEED, WAREHOUSE_MARTS, latest_extra
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SETTINGS, SIGNAL_FEED, WAREHOUSE_MARTS, extras
 from hiring_signals.warehouse.cosmos_config import build_dbt_task_group
 
 
@@ -33,21 +34,24 @@ from hiring_signals.warehouse.cosmos_config import build_dbt_task_group
     doc_md=__doc__,
 )
 def hs_publish_warehouse():
-    @task
-    def resolve_as_of_date(triggering_asset_events=None, params=None) -> str:
-        as_of = (params or {}).get("as_of_date") or latest_extra(triggering_asset_events or {}, "as_of_date")
-        if not as_of:
+    @task(multiple_outputs=True)
+    def resolve_as_of_date(triggering_asset_events=None, params=None) -> dict:
+        """The snapshots to load (ascending) and the one to gate and export (the latest)."""
+        manual = (params or {}).get("as_of_date")
+        snapshots = [manual] if manual else extras(triggering_asset_events or {}, "as_of_date")
+        if not snapshots:
             raise AirflowSkipException("no curated snapshot named by the triggering events or params")
-        return as_of
+        return {"as_of_date": snapshots[-1], "snapshots": snapshots}
 
     @task
-    def load_curated(as_of_date: str) -> dict:
+    def load_curated(snapshots: list[str]) -> list[dict]:
         from datetime import date
 
         from hiring_signals import pipeline
         from hiring_signals.config import load_settings
 
-        return pipeline.load_curated(load_settings(), date.fromisoformat(as_of_date))
+        settings = load_settings()
+        return [pipeline.load_curated(settings, date.fromisoformat(as_of)) for as_of in snapshots]
 
     @task(outlets=[WAREHOUSE_MARTS])
     def gate_marts(as_of_date: str):
@@ -72,10 +76,11 @@ def hs_publish_warehouse():
         yield Metadata(SIGNAL_FEED, {"as_of_date": as_of_date, "records": manifest["records"]})
         return manifest
 
-    as_of = resolve_as_of_date()
+    resolved = resolve_as_of_date()
+    as_of = resolved["as_of_date"]
     dbt = build_dbt_task_group(SETTINGS)
     gate = gate_marts(as_of)
-    load_curated(as_of) >> dbt >> gate >> export_feed(as_of)
+    load_curated(resolved["snapshots"]) >> dbt >> gate >> export_feed(as_of)
 
 
 hs_publish_warehouse()

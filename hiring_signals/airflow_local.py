@@ -47,6 +47,8 @@ def airflow_env(settings: Settings, *, api_port: int, hs_env: dict[str, str], da
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # cosmos reports usage to an internet endpoint after every dbt task by default: nothing leaves this machine.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "PYTHONPATH": os.pathsep.join(p for p in [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")] if p),
@@ -89,6 +91,7 @@ class LocalAirflow:
         from hiring_signals.warehouse.cosmos_config import stage_dbt_project
 
         stage_dbt_project(self.settings)
+        self.write_local_settings()
         # The triggerer runs deferred tasks' triggers and the AssetWatchers of event-driven DAGs (the SQS
         # watcher of recruiter drops); without it those DAGs would never be triggered.
         for name, args in (("airflow-api-server", ["api-server"]), ("airflow-scheduler", ["scheduler"]),
@@ -97,6 +100,16 @@ class LocalAirflow:
                                          pid_dir=self.pid_dir))
         api = self.processes[0]
         wait_for_http(f"{self.api}/monitor/health", timeout_s=180, process=api.process, log_path=api.log_path)
+
+    def write_local_settings(self) -> Path:
+        """$AIRFLOW_HOME/config/airflow_local_settings.py: the scheduler preloads dbt and cosmos, so the task
+        processes the LocalExecutor forks from it start warm (see hiring_signals.airflow_preload)."""
+        from hiring_signals.airflow_preload import LOCAL_SETTINGS_SOURCE
+
+        path = Path(self.env["AIRFLOW_HOME"]) / "config" / "airflow_local_settings.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(LOCAL_SETTINGS_SOURCE)
+        return path
 
     def ensure_scheduler_alive(self, stale_after_s: float = 45) -> bool:
         """Restart the scheduler when its loop has died; True if it did.

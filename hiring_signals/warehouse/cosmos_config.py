@@ -201,12 +201,17 @@ def export_warehouse_env(context=None) -> None:
     os.environ.update(load_settings().warehouse.dbt_env())
 
 
+DEFAULT_TEST_BEHAVIOR = "build"
+CROSS_MODEL_TESTS_TASK = "cross_model_tests"
+
+
 def cosmos_configs(settings: Settings, staged: StagedProject, *, project_dir: Path = DBT_PROJECT_DIR,
-                   test_behavior: str = "after_each") -> dict:
+                   test_behavior: str = DEFAULT_TEST_BEHAVIOR) -> dict:
     """The cosmos configuration objects (keyword arguments of DbtTaskGroup) for settings' target.
 
-    test_behavior "after_each" (the default): a run task then a test task per node; "build": one
-    `dbt build --select <node>` task per node (fewer tasks, the same tests, the Asset still only after them).
+    test_behavior "build" (the default): one `dbt build --select <node>` task per node, the node then its tests
+    in one dbt invocation (its Asset only after them, its dependants skipped if they fail); "after_each": a run
+    task then a test task per node, twice the dbt start-ups for the same work.
     """
     from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
@@ -232,7 +237,9 @@ def cosmos_configs(settings: Settings, staged: StagedProject, *, project_dir: Pa
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior(test_behavior),
-            should_detach_multiple_parents_tests=True,
+            # Tests spanning several models get one task of their own after all models (cross_model_tests_task),
+            # not one task each: cosmos would make ~20 here, each paying a dbt start-up for a sub-second query.
+            should_detach_multiple_parents_tests=False,
             # Assets are ours (target-independent names, after the tests); cosmos' would name the target's tables.
             emit_datasets=False,
         ),
@@ -255,10 +262,53 @@ def _last_task(task_or_group):
     return leaves[0]
 
 
+def cross_model_tests(manifest: dict) -> list[str]:
+    """Names of the project's tests that no per-node `dbt build` runs: those depending on several models/seeds
+    (relationships, the cross-checks against Spark's curated numbers), which indirect selection CAUTIOUS leaves
+    out while any parent is unselected, and any depending on none (tests on sources only)."""
+    tests = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or node.get("package_name") != PROFILE_NAME:
+            continue
+        parents = {p for p in node["depends_on"]["nodes"] if p.split(".")[0] in {"model", "seed", "snapshot"}}
+        if len(parents) != 1:
+            tests.append(node["name"])
+    return sorted(tests)
+
+
+def cross_model_tests_task(settings: Settings, staged: StagedProject, group, *, project_dir: Path = DBT_PROJECT_DIR):
+    """One cosmos `dbt test` task in `group` for every test spanning several models, after every other task."""
+    import json
+
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import DbtTestLocalOperator
+
+    names = cross_model_tests(json.loads(staged.manifest_path.read_text()))
+    if not names:
+        return None
+    configs = cosmos_configs(settings, staged, project_dir=project_dir)
+    leaves = list(group.get_leaves())
+    task = DbtTestLocalOperator(
+        task_id=CROSS_MODEL_TESTS_TASK,
+        task_group=group,
+        profile_config=configs["profile_config"],
+        project_dir=str(staged.project_dir),
+        manifest_filepath=str(staged.manifest_path),
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        dbt_executable_path=_dbt_executable(),
+        select=" ".join(names),
+        **configs["operator_args"],
+    )
+    for leaf in leaves:
+        leaf >> task
+    return task
+
+
 def build_dbt_task_group(settings: Settings | None = None, *, group_id: str = DBT_GROUP_ID,
-                         project_dir: Path = DBT_PROJECT_DIR, test_behavior: str = "after_each",
+                         project_dir: Path = DBT_PROJECT_DIR, test_behavior: str = DEFAULT_TEST_BEHAVIOR,
                          **task_group_kwargs):
-    """A cosmos DbtTaskGroup for the project (call inside a DAG definition); Asset outlets on each model/seed."""
+    """A cosmos DbtTaskGroup for the project (call inside a DAG definition): one task per model/seed, each
+    emitting its Asset after its own tests, then one task for the tests spanning several models."""
     from cosmos import DbtTaskGroup
 
     settings = settings or load_settings()
@@ -271,4 +321,5 @@ def build_dbt_task_group(settings: Settings | None = None, *, group_id: str = DB
         if resource_type in {"model", "seed", "snapshot"}:
             last = _last_task(task_or_group)
             last.outlets = [*last.outlets, warehouse_asset(name)]
+    cross_model_tests_task(settings, staged, group, project_dir=project_dir)
     return group

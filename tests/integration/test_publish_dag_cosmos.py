@@ -1,4 +1,4 @@
-"""dbt through Airflow for real: the project rendered by cosmos (one task per node) runs under `airflow dags test`
+"""dbt through Airflow for real: the project rendered by cosmos (one build task per node, then the tests spanning models) runs under `airflow dags test`
 on DuckDB, from the raw + curated story of test_warehouse_raw_dbt, then the GX marts gate, and every model/seed
 emits its Asset.
 
@@ -113,7 +113,8 @@ def test_dbt_runs_per_node_under_airflow_then_the_gate(curated, hs_env, lake, tm
 
     manifest = json.loads(staged.manifest_path.read_text())
     built = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] in {"model", "seed"}}
-    assert {t.split(".")[1] for t in dbt_tasks if t.endswith((".run", ".seed"))} == built
+    assert {t[len("dbt."):].rsplit("_", 2)[0] for t in dbt_tasks if t.endswith(("_model_build", "_seed_build"))} == built
+    assert "dbt.cross_model_tests" in dbt_tasks  # relationships and cross-checks against Spark, after every model
     assert emitted == sorted(WAREHOUSE_ASSET_PREFIX + n for n in built)
 
     gate = lake.get_json(layout.validation_result_ref(lake, "marts", f"duckdb/{AS_OF.isoformat()}"))

@@ -14,8 +14,10 @@ import pytest
 from hiring_signals.config import REPO_ROOT, load_settings
 from hiring_signals.warehouse import cosmos_config
 from hiring_signals.warehouse.cosmos_config import (
+    CROSS_MODEL_TESTS_TASK,
     WAREHOUSE_ASSET_PREFIX,
     build_dbt_task_group,
+    cross_model_tests,
     external_seed_dirs,
     project_fingerprint,
     stage_dbt_project,
@@ -102,38 +104,51 @@ def test_a_broken_project_fails_parse_loudly(settings, tmp_path):
         stage_dbt_project(settings, project_dir=copy)
 
 
-def test_one_task_per_model_and_seed_each_followed_by_its_tests(rendered, manifest):
+def built_node(task_id: str) -> tuple[str, str] | None:
+    """(resource type, node name) of a per-node `dbt build` task id, e.g. dbt.dim_candidates_model_build."""
+    for kind in ("model", "seed"):
+        suffix = f"_{kind}_build"
+        if task_id.startswith("dbt.") and task_id.endswith(suffix):
+            return kind, task_id[len("dbt."):-len(suffix)]
+    return None
+
+
+def test_one_build_task_per_model_and_seed_in_dependency_order(rendered, manifest):
     dag, _ = rendered
     tasks = dag.task_dict
-    models = {v["name"] for v in nodes(manifest, "model").values()}
-    seeds = {v["name"] for v in nodes(manifest, "seed").values()}
-    assert {t.split(".")[1] for t in tasks if t.endswith(".run")} == models
-    assert {t.split(".")[1] for t in tasks if t.endswith(".seed")} == seeds
-    tested = {dep for t in nodes(manifest, "test").values() for dep in t["depends_on"]["nodes"]}
-    tested |= {dep for t in manifest.get("unit_tests", {}).values() for dep in t["depends_on"]["nodes"]}
-    for unique_id in nodes(manifest, "model") | nodes(manifest, "seed"):
-        kind, name = ("run" if unique_id.startswith("model.") else "seed"), unique_id.split(".")[-1]
-        if unique_id in tested:
-            test = tasks[f"dbt.{name}.test"]
-            assert test.upstream_task_ids == {f"dbt.{name}.{kind}"}
-    # every model runs after what it selects from (their tests included)
-    for unique_id, node in nodes(manifest, "model").items():
+    built = {built_node(t) for t in tasks if built_node(t)}
+    assert built == {("model", v["name"]) for v in nodes(manifest, "model").values()} | \
+        {("seed", v["name"]) for v in nodes(manifest, "seed").values()}
+    # group = the node tasks + the one task of tests spanning models; nothing else (no per-test tasks)
+    assert set(tasks) == {f"dbt.{name}_{kind}_build" for kind, name in built} | {f"dbt.{CROSS_MODEL_TESTS_TASK}"}
+    for task_id in tasks:
+        if built_node(task_id):
+            # the node and its own tests (data and unit tests) in one invocation; tests whose other parents are not
+            # built yet are left out (CAUTIOUS), they run in the cross-model task
+            assert tasks[task_id].base_cmd == ["build"]
+            assert str(tasks[task_id].indirect_selection) in {"cautious", "TestIndirectSelection.CAUTIOUS"}
+    # every model builds after what it selects from (whose own tests have passed by then)
+    for node in nodes(manifest, "model").values():
         for parent in node["depends_on"]["nodes"]:
-            if parent.split(".")[0] in {"model", "seed"}:
-                parent_name = parent.split(".")[-1]
-                assert tasks[f"dbt.{node['name']}.run"].upstream_task_ids & {
-                    f"dbt.{parent_name}.test", f"dbt.{parent_name}.run", f"dbt.{parent_name}.seed"}
+            kind = parent.split(".")[0]
+            if kind in {"model", "seed"}:
+                assert f"dbt.{parent.split('.')[-1]}_{kind}_build" in tasks[f"dbt.{node['name']}_model_build"].upstream_task_ids
 
 
-def test_tests_across_models_run_once_after_all_their_models(rendered, manifest):
-    dag, _ = rendered
-    multi = {k: v for k, v in nodes(manifest, "test").items()
-             if len({d for d in v["depends_on"]["nodes"] if d.split(".")[0] in {"model", "seed"}}) > 1}
-    assert multi, "the project has relationships tests across models"
-    detached = {t: task for t, task in dag.task_dict.items() if t.endswith("_test") and not t.endswith(".test")}
-    assert len(detached) == len(multi)
-    for task in detached.values():
-        assert len(task.upstream_task_ids) >= 2
+def test_tests_across_models_run_once_after_every_model(rendered, manifest):
+    dag, group = rendered
+    every_test = nodes(manifest, "test")
+    parents = {k: {d for d in v["depends_on"]["nodes"] if d.split(".")[0] in {"model", "seed"}} for k, v in every_test.items()}
+    across = sorted(every_test[k]["name"] for k, p in parents.items() if len(p) != 1)
+    assert len(across) >= 20, "relationships tests and the cross-checks against Spark span models"
+    assert cross_model_tests(manifest) == across
+    # every other test has exactly one model/seed parent, so that node's build task runs it
+    assert all(len(p) == 1 for k, p in parents.items() if every_test[k]["name"] not in across)
+    task = dag.task_dict[f"dbt.{CROSS_MODEL_TESTS_TASK}"]
+    assert task.base_cmd == ["test"] and sorted(task.select.split()) == across
+    assert [t.task_id for t in group.get_leaves()] == [task.task_id]
+    assert task.upstream_task_ids == {t for t in dag.task_dict if t != task.task_id and not dag.task_dict[t].downstream_task_ids - {task.task_id}}
+    assert not task.outlets
 
 
 def test_assets_are_target_independent_and_emitted_after_tests(rendered, manifest):
@@ -142,9 +157,8 @@ def test_assets_are_target_independent_and_emitted_after_tests(rendered, manifes
     expected = {v["name"] for v in (nodes(manifest, "model") | nodes(manifest, "seed")).values()}
     assert sorted(uri for uris in outlets.values() for uri in uris) == sorted(WAREHOUSE_ASSET_PREFIX + n for n in expected)
     for task_id, uris in outlets.items():
-        assert len(uris) == 1 and task_id.endswith((".test", ".run", ".seed"))
-        # on the node's test task when it has one: downstream DAGs hear of a table only once it is tested
-        assert task_id.endswith(".test") or task_id.rsplit(".", 1)[0] + ".test" not in dag.task_dict
+        # on the node's build task, which runs its tests after it: downstream DAGs hear of a table once tested
+        assert uris == [WAREHOUSE_ASSET_PREFIX + built_node(task_id)[1]]
 
 
 def test_tasks_run_dbt_in_process_with_the_settings_target_and_retries(rendered, settings):

@@ -92,7 +92,7 @@ def test_warehouse_publishes_through_dbt_tasks_then_the_gate(dagbag):
     publish = dagbag["dags"]["hs_publish_warehouse"]
     tasks, upstream = publish["tasks"], publish["upstream"]
     dbt_tasks = {t for t in tasks if t.startswith("dbt.")}
-    assert {t for t in dbt_tasks if t.endswith(".run")} >= {"dbt.dim_candidates.run", "dbt.candidate_signal_feed.run"}
+    assert dbt_tasks >= {"dbt.dim_candidates_model_build", "dbt.candidate_signal_feed_model_build", "dbt.cross_model_tests"}
     # each model/seed Asset is emitted exactly once, by a dbt task; warehouse_marts only by the gate
     emitted = sorted(o for t in dbt_tasks for o in tasks[t]["outlets"])
     assert len(emitted) == len(set(emitted)) and "warehouse__dim_candidates" in emitted
@@ -100,6 +100,7 @@ def test_warehouse_publishes_through_dbt_tasks_then_the_gate(dagbag):
     roots = {t for t in dbt_tasks if not set(upstream[t]) & dbt_tasks}
     assert roots and all(upstream[t] == ["load_curated"] for t in roots)
     leaves = {t for t in dbt_tasks if not any(t in upstream[o] for o in dbt_tasks)}
+    assert leaves == {"dbt.cross_model_tests"}  # the tests spanning models run last; the gate waits for them
     assert set(upstream["gate_marts"]) == leaves | {"resolve_as_of_date"}
     assert upstream["export_feed"] == ["gate_marts", "resolve_as_of_date"]
     assert publish["max_active_tasks"] == 1  # one dbt node at a time: DuckDB has one writer, PG view swaps deadlock
