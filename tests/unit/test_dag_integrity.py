@@ -121,3 +121,19 @@ def test_recruiter_drops_are_event_driven(dagbag):
     assert drops["schedule_assets"] == ["landing_recruiter_drops"]
     assert drops["tasks"]["ingest"]["outlets"] == ["raw_events__recruiter"]
     assert drops["max_active_runs"] == 1 and drops["catchup"] is False
+
+
+def test_a_publication_triggered_by_queued_snapshots_loads_all_of_them():
+    """Snapshots committed while a publication runs queue up and trigger the next run together: it must load every
+    one (the history mart would miss the skipped days otherwise) and gate/export the latest."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(DAGS))
+    from hs_common import extras, latest_extra
+
+    event = lambda extra: SimpleNamespace(extra=extra)  # noqa: E731
+    triggering = {"curated_candidate_signals": [event({"as_of_date": "2026-05-14"}), event({"as_of_date": "2026-05-07"}),
+                                                event({"as_of_date": "2026-05-14"}), event(None), event({})]}
+    assert extras(triggering, "as_of_date") == ["2026-05-07", "2026-05-14"]
+    assert latest_extra(triggering, "as_of_date") == "2026-05-14"
+    assert extras({}, "as_of_date") == [] and latest_extra({}, "as_of_date") is None
