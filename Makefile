@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 HS_HOME ?= $(CURDIR)/.local
 export HS_HOME
 
-.PHONY: demo test test-fast stop config key venv lock bench bench-scale clean
+.PHONY: demo test test-fast stop config key venv lock bench bench-scale bench-dbt-tasks clean
 
 demo: $(VENV)/.installed key
 	$(BIN)/hs demo
@@ -32,6 +32,10 @@ bench: $(VENV)/.installed key
 bench-scale: $(VENV)/.installed
 	HS_BENCH_SCALE_SIZES=$${HS_BENCH_SCALE_SIZES:-1000000,10000000} PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python \
 		$(BIN)/python -m benchmarks.scale
+
+# One cosmos dbt task's start-up, cold vs forked from the preloading scheduler, and what it costs per publication.
+bench-dbt-tasks: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.dbt_tasks
 
 venv: $(VENV)/.installed
 

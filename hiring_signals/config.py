@@ -116,6 +116,9 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "Extra Spark settings for tuning experiments, 'key=value;key=value'."),
     Setting('HS_BENCH_SPARK_DRIVER_MEMORY', '6g',
             "Driver heap of the local[2] JVM (Spark's 1g default runs out at 1M events: the cached known events plus the collected signals)."),
+    # make bench-dbt-tasks (benchmarks/dbt_tasks.py)
+    Setting('HS_BENCH_DBT_ROUNDS', '5',
+            'Interleaved rounds of the cold and the warm (forked from a preloaded parent) dbt task start-up.'),
 )
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS_DOC}

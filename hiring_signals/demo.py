@@ -151,8 +151,9 @@ def wait_for_chain(airflow: LocalAirflow, settings: Settings, runs_expected: int
 
 
 def _last_dbt_build(airflow: LocalAirflow) -> str:
-    """What the last successful publication did: dbt ran one cosmos task per model/seed (plus its tests), then
-    the GX marts gate; the gate task's return value summarises it."""
+    """What the last successful publication did: dbt ran one cosmos `dbt build` task per model/seed (the node and
+    its tests), one task for the tests spanning models, then the GX marts gate; the gate task's return value
+    summarises it."""
     runs = [r for r in airflow.dag_runs("hs_publish_warehouse") if r["state"] == "success"]
     if not runs:
         return "no successful publication"
@@ -163,7 +164,7 @@ def _last_dbt_build(airflow: LocalAirflow) -> str:
     gate = airflow.get(f"/dags/hs_publish_warehouse/dagRuns/{run_id}/taskInstances/gate_marts/"
                        "xcomEntries/return_value")["value"]
     gate = gate if isinstance(gate, dict) else {}
-    return (f"{ok}/{len(dbt_tasks)} dbt tasks (cosmos, one per model/seed and its tests) succeeded; "
+    return (f"{ok}/{len(dbt_tasks)} dbt tasks (cosmos: a build per model/seed, then the cross-model tests) succeeded; "
             f"GX marts gate {'passed' if gate.get('success', True) else 'FAILED'} "
             f"({gate.get('evaluated', '?')} expectations)")
 
