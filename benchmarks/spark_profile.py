@@ -175,7 +175,7 @@ def parse_event_log(path: Path, window_ms: tuple[int, int] | None = None) -> Pro
 def format_profile(profile: Profile, region_s: float, top: int = 12) -> str:
     lines = [f"Spark jobs' wall time {profile.jobs_wall_ms / 1000:.1f}s of a {region_s:.1f}s region: "
              f"{max(0.0, region_s - profile.jobs_wall_ms / 1000):.1f}s outside any job (driver: planning, codegen, "
-             "Arrow collect on the Python side)",
+             "Python-side Arrow work, the manifest)",
              f"tasks: {sum(s.tasks for s in profile.stages)} in {len(profile.stages)} stages, executor run time "
              f"{sum(s.run_ms for s in profile.stages) / 1000:.1f}s, CPU {sum(s.cpu_ms for s in profile.stages) / 1000:.1f}s, "
              f"GC {sum(s.gc_ms for s in profile.stages) / 1000:.1f}s (run >> CPU: tasks waited for a core)",
