@@ -14,7 +14,7 @@ import unicodedata
 
 CANDIDATE_REF_PREFIX = "cand_"
 CANDIDATE_REF_PATTERN = r"^cand_[0-9a-f]{32}$"
-_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 
 class InvalidEmail(ValueError):
@@ -54,7 +54,7 @@ class Pseudonymiser:
             except InvalidEmail:
                 return "<email:unparseable>"
 
-        return _EMAIL_IN_TEXT.sub(ref, text)
+        return EMAIL_IN_TEXT.sub(ref, text)
 
     def scrub(self, value):
         """`scrub_emails` applied to every string (keys included) inside decoded JSON: working on values, not on

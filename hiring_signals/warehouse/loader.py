@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 from hiring_signals.config import WarehouseSettings
 from hiring_signals.contract.curated_schema import CURATED_SCHEMAS
 from hiring_signals.contract.raw_schema import raw_event_arrow_schema
-from hiring_signals.identity import _EMAIL_IN_TEXT  # the pattern the edge scrubs with, so both agree
+from hiring_signals.identity import EMAIL_IN_TEXT  # the pattern the edge scrubs with, so both agree
 
 LOAD_LOG_TABLE = "load_log"
 RAW_EVENTS_TABLE = "raw_events"
@@ -502,7 +502,7 @@ def _check_raw_batch(batch: RawBatch, table: pa.Table) -> pa.Table:
     # Defence in depth: the raw zone is pseudonymised at the edge, so an email here means a broken upstream, and
     # the warehouse is where it would spread from; refuse the batch rather than publish it.
     for column in ("payload", "source_extras", "remote_id"):
-        found = pc.match_substring_regex(table.column(column), _EMAIL_IN_TEXT.pattern)
+        found = pc.match_substring_regex(table.column(column), EMAIL_IN_TEXT.pattern)
         hits = pc.sum(pc.cast(found, pa.int64())).as_py() or 0
         if hits:
             raise WarehouseLoadError(f"raw batch {batch.batch_id}: {hits} row(s) carry an email address in {column}; "
