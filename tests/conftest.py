@@ -62,6 +62,33 @@ def pseudonymiser() -> Pseudonymiser:
     return Pseudonymiser(TEST_KEY.encode())
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """The one in-process SparkSession (one JVM) of the pytest process, for every test that runs Spark code
+    in-process. tests/integration/test_spark_cluster.py runs its job through spark-submit and keeps its own."""
+    from spark_jobs.session import TINY_DATA_CONF, build_session
+
+    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
+
+
+@pytest.fixture(scope="session")
+def simulated_lake(moto_endpoint, tmp_path_factory):
+    """Both simulators' sources ingested over HTTP into one raw zone, once per session (tests/simulated_lake.py)."""
+    from tests.simulated_lake import build_simulated_lake
+
+    return build_simulated_lake(moto_endpoint, tmp_path_factory.mktemp("simulated-lake"))
+
+
+@pytest.fixture(scope="session")
+def simulated_snapshot(simulated_lake) -> dict:
+    """The curated snapshot of `simulated_lake` as of its AS_OF, built once by spark-submit; its manifest."""
+    from hiring_signals.pipeline import build_signals
+    from tests.simulated_lake import AS_OF, patched_environ
+
+    with patched_environ(simulated_lake.env):
+        return build_signals(simulated_lake.settings, AS_OF)
+
+
 def pytest_collection_modifyitems(config, items):
     # The scheduler-driven end-to-end run is the slowest; run it last so fast failures surface first.
     items.sort(key=lambda item: 1 if item.get_closest_marker("e2e") else 0)

@@ -8,18 +8,17 @@ way `hs quality write-suites` does for dbt_project/), so the gate is tested inde
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date
 
 import pytest
 import yaml
 
 from hiring_signals import pipeline
-from hiring_signals.config import load_settings
 from hiring_signals.quality.marts import MartsGateFailed, row_count_bounds, validate_marts
 from hiring_signals.quality.suites import marts_suites, suite_json
 from hiring_signals.storage import layout
-from hiring_signals.warehouse import ensure_postgres_database, warehouse_connection
+from hiring_signals.warehouse import warehouse_connection
+from tests.warehouse_targets import WAREHOUSE_TARGETS, open_warehouse
 
 MARTS_YAML = {
     "models": [
@@ -63,19 +62,10 @@ def suites_dir(tmp_path_factory):
     return out
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=WAREHOUSE_TARGETS)
 def wh_settings(request, hs_env, tmp_path):
-    env = {**hs_env, "HS_WAREHOUSE_TARGET": request.param, "HS_DUCKDB_PATH": str(tmp_path / "wh.duckdb"),
-           "HS_WAREHOUSE_SCHEMA": f"hs_gate_{uuid.uuid4().hex[:10]}"}
-    settings = load_settings(env)
-    if request.param == "postgres":
-        ensure_postgres_database(settings.warehouse)
-    yield settings
-    if request.param == "postgres":
-        with warehouse_connection(settings.warehouse) as conn:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP SCHEMA IF EXISTS "{settings.warehouse.schema}" CASCADE')
-            conn.commit()
+    with open_warehouse(request.param, tmp_path, "hs_gate", base_env=hs_env) as settings:
+        yield settings
 
 
 def _literal(value) -> str:

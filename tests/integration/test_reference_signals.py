@@ -46,14 +46,6 @@ def generated(tmp_path_factory):
     return generate_cached(tmp_path_factory.mktemp("bench-home"), EVENTS, seed=11)
 
 
-@pytest.fixture(scope="module")
-def spark():
-    from spark_jobs.session import TINY_DATA_CONF, build_session
-
-    # the settings of the other Spark tests, so one pytest process shares one session
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
-
-
 def test_generator_is_exact_deterministic_and_covers_what_the_signals_read(generated):
     table = generate_table(EVENTS, seed=11)
     assert table.num_rows == EVENTS == generated.rows

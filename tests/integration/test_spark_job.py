@@ -1,10 +1,11 @@
 """The candidate-signals Spark job end to end: simulators -> ingestion -> raw zone (moto S3) -> spark-submit.
 
-The raw zone is filled once per module with the real ingestion steps over HTTP (31 daily batches from the
-marketplace and from the gig platform, whose freelancers are partly the marketplace's people). The job
-runs through hiring_signals.pipeline.build_signals (real spark-submit, local[2], the Python Data Source
-reading S3 through pyarrow) for the persona date and its rerun; the earlier-date and failed-gate runs call
-the job's run() in-process to save two JVM start-ups. Checks the scripted personas' exact values,
+The raw zone is the session's simulated lake (tests/simulated_lake.py: the real ingestion steps over HTTP, 31
+daily batches from the marketplace and from the gig platform, whose freelancers are partly the marketplace's
+people), shared with test_warehouse_simulated.py. The job runs through hiring_signals.pipeline.build_signals
+(real spark-submit, local[2], the Python Data Source reading S3 through pyarrow) for the persona date (the
+session's `simulated_snapshot`) and its rerun; the earlier-date and failed-gate runs call the job's run()
+in-process on the session's SparkSession to save two JVM start-ups. Checks the scripted personas' exact values,
 byte-identical reruns, point-in-time correctness at an earlier date, data skipping, cross-source identity
 and gig engagements' scope, and that a failed gate commits nothing.
 """
@@ -14,14 +15,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hiring_signals.config import load_settings
 from hiring_signals.contract.curated_schema import (
     CURATED_DATASETS,
     CURATED_SCHEMAS,
@@ -32,15 +31,8 @@ from hiring_signals.contract.curated_schema import (
 )
 from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.identity import Pseudonymiser
-from hiring_signals.ingest import extract_to_landing, load_to_raw
 from hiring_signals.pipeline import as_of_end, build_signals
-from hiring_signals.simulators.marketplace import (
-    MarketplaceSimulator,
-    generate,
-    persona_as_of,
-    persona_expected_signals,
-)
-from hiring_signals.simulators import gig
+from hiring_signals.simulators.marketplace import persona_as_of, persona_expected_signals
 from hiring_signals.simulators.marketplace.personas import (
     ADA,
     BEN,
@@ -50,67 +42,30 @@ from hiring_signals.simulators.marketplace.personas import (
     TIME_RELATIVE_SIGNAL_NAMES,
     persona_expected_time_relative,
 )
-from hiring_signals.sources.gig import GigConnector, to_envelope as gig_to_envelope
-from hiring_signals.sources.http import SourceHttpClient
-from hiring_signals.sources.marketplace import MarketplaceConnector, to_envelope
-from hiring_signals.storage import Interval, Lake
+from hiring_signals.storage import Lake
 from hiring_signals.storage import layout
+from tests.simulated_lake import AS_OF, START, day, patched_environ
 
 pytestmark = pytest.mark.spark
 
-START = date(2026, 5, 1)
-SIM_DAYS = 35
-INGESTED_DAYS = 31  # one day past the persona as-of: that batch must be skipped
-AS_OF = START + timedelta(days=29)  # as_of_end = START + 30 days = persona_as_of(START)
 EARLIER = START + timedelta(days=23)  # Dan's feedback (occurred day 13) is only ingested on day 25
 
 
-def day(n: int) -> Interval:
-    begin = datetime.combine(START + timedelta(days=n), time(), tzinfo=timezone.utc)
-    return Interval(begin, begin + timedelta(days=1))
+@pytest.fixture(scope="module")
+def settings(simulated_lake):
+    # build_signals hands the job os.environ: the job must see this lake's endpoint and buckets.
+    with patched_environ(simulated_lake.env):
+        yield simulated_lake.settings
 
 
 @pytest.fixture(scope="module")
-def env(moto_endpoint, tmp_path_factory) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:10]
-    home = tmp_path_factory.mktemp("spark-job")
-    return {
-        "HS_HOME": str(home), "HS_S3_ENDPOINT_URL": moto_endpoint, "HS_LAKE_BUCKET": f"lake-{suffix}",
-        "HS_FEEDS_BUCKET": f"feeds-{suffix}", "HS_PSEUDONYM_KEY": "spark-job-key-" + "5" * 40,
-        "HS_SPARK_MASTER": "local[2]", "HS_SOURCES": "marketplace,gig",
-    }
+def lake(simulated_lake) -> Lake:
+    return simulated_lake.lake
 
 
 @pytest.fixture(scope="module")
-def settings(env):
-    # build_signals hands the job os.environ: the job must see this test's endpoint and buckets.
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        yield load_settings(env)
-
-
-@pytest.fixture(scope="module")
-def lake(settings) -> Lake:
-    size = {"seed": 5, "start": START, "end": START + timedelta(days=SIM_DAYS), "candidates": 60, "employers": 8}
-    lake = Lake(settings.s3)
-    lake.ensure_buckets()
-    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
-    with MarketplaceSimulator(generate(**size)) as marketplace, gig.GigSimulator(gig.generate(**size)) as platform:
-        sources = [("marketplace", MarketplaceConnector, marketplace.url, to_envelope),
-                   ("gig", GigConnector, platform.url, gig_to_envelope)]
-        for source, connector_class, url, mapping in sources:
-            client = SourceHttpClient(url, max_attempts=6, backoff_initial_s=0.01, sleep=lambda s: None)
-            connector = connector_class(client, page_limit=500)
-            for n in range(INGESTED_DAYS):
-                extract_to_landing(lake, connector, day(n))
-                load_to_raw(lake, source, day(n), pseudonymiser, mapping)
-    return lake
-
-
-@pytest.fixture(scope="module")
-def snapshot(settings, lake) -> dict:
-    return build_signals(settings, AS_OF)
+def snapshot(simulated_snapshot) -> dict:
+    return simulated_snapshot
 
 
 def curated(lake: Lake, dataset: str, as_of_date: date) -> pa.Table:
@@ -227,16 +182,6 @@ def test_rerun_writes_identical_bytes(snapshot, settings, lake):
     again = build_signals(settings, AS_OF)
     assert again == snapshot
     assert curated_objects(lake) == before
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from spark_jobs.session import TINY_DATA_CONF, build_session
-
-    # the unit tests' session when they ran first in this process (getOrCreate)
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
-
-
 
 
 def test_earlier_as_of_date_does_not_see_later_knowledge(snapshot, spark, settings, lake):

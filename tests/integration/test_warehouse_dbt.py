@@ -2,19 +2,17 @@
 
 Hand-made curated tables (two as_of_dates, three candidates) are loaded with the real loader, `dbt build` runs
 seeds, models, data tests and unit tests through the real runner, and the marts are checked value by value.
-PostgreSQL runs in a unique schema per session (dropped at the end) of database HS_PG_DATABASE (created if
-missing); it is skipped only when no server answers on HS_PG_HOST:HS_PG_PORT.
+PostgreSQL runs in a unique schema per module (dropped at the end) of database HS_PG_DATABASE (created if
+missing); an unreachable server fails the module's PostgreSQL tests (tests/warehouse_targets.py).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, datetime, timezone
 
 import pyarrow as pa
@@ -35,13 +33,13 @@ from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.warehouse import (
     DbtBuildFailed,
     WarehouseLoadError,
-    ensure_postgres_database,
     load_curated_snapshot,
     load_raw_batches,
     query,
     run_dbt,
 )
 from hiring_signals.warehouse.loader import content_sha256, query_dicts
+from tests.warehouse_targets import WAREHOUSE_TARGETS, open_warehouse
 
 DBT_DIR = REPO_ROOT / "dbt_project"
 CURATED_MARTS = {"dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily",
@@ -173,63 +171,19 @@ def load_day(settings: WarehouseSettings, d: date) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _pg_reachable(ws: WarehouseSettings) -> str | None:
-    import psycopg2
-
-    try:
-        psycopg2.connect(host=ws.pg_host, port=ws.pg_port, user=ws.pg_user, password=ws.pg_password or None,
-                         dbname="postgres", connect_timeout=3).close()
-        return None
-    except psycopg2.OperationalError as exc:
-        return str(exc).strip()
-
-
-def _drop_pg_schemas(ws: WarehouseSettings) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(host=ws.pg_host, port=ws.pg_port, user=ws.pg_user, password=ws.pg_password or None,
-                            dbname=ws.pg_database)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
-                        (ws.schema, ws.schema.replace("_", r"\_") + r"\_%"))
-            for (name,) in cur.fetchall():
-                cur.execute(f'DROP SCHEMA "{name}" CASCADE')
-    finally:
-        conn.close()
-
-
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSE_TARGETS)
 def warehouse(request, tmp_path_factory):
     """(settings, build result, work dir) after loading D1 and D2 and one full `dbt build`."""
     target = request.param
     work = tmp_path_factory.mktemp(f"wh_{target}")
-    env = dict(os.environ)
-    env.update({
-        "HS_HOME": str(work / "home"),
-        "HS_WAREHOUSE_TARGET": target,
-        "HS_DUCKDB_PATH": str(work / "warehouse.duckdb"),
-        "HS_WAREHOUSE_SCHEMA": f"hs_test_{uuid.uuid4().hex[:10]}" if target == "postgres" else "hiring_signals",
-    })
-    ws = load_settings(env).warehouse
-    if target == "postgres":
-        reason = _pg_reachable(ws)
-        if reason:
-            # the PostgreSQL run is part of what this suite proves: an unreachable server is a failure, not a skip
-            pytest.fail(f"PostgreSQL not reachable at {ws.pg_host}:{ws.pg_port}: {reason} (start it with "
-                        "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`)")
-        ensure_postgres_database(ws)
-    try:
+    with open_warehouse(target, work, "hs_test", duckdb_schema="hiring_signals") as settings:
+        ws = settings.warehouse
         load_day(ws, D1)
         load_day(ws, D2)
         started = time.monotonic()
         result = run_dbt(["build"], ws, log_dir=work / "dbt")
         print(f"\n[{target}] first dbt build: {time.monotonic() - started:.1f}s; {result.summary()}")
         yield ws, result, work
-    finally:
-        if target == "postgres":
-            _drop_pg_schemas(ws)
 
 
 def fetch(ws: WarehouseSettings, table: str, columns: str, where: str = "", order: str = "") -> list[tuple]:
@@ -516,34 +470,18 @@ def test_loader_is_idempotent(warehouse):
     assert first == [(ts("2026-05-02 00:00"), None, None)]
 
 
-def test_incremental_history_rebuilds_only_reloaded_days(warehouse):
-    ws, _, work = warehouse
-    changed = {c: dict(s) for c, s in SIGNAL_VALUES[D1].items()}
-    changed["cand_a"]["on_time_delivery_rate"] = (0.9, 3)
-    del changed["cand_b"]["active_verified_credentials"]  # a row dropped upstream must disappear too
-    load_curated_snapshot(ws, "candidate_signals", D1, signals_table(D1, changed))
-    run_dbt(["build", "--select", "fct_candidate_signals_daily"], ws, log_dir=work / "dbt")
-    history = mart(ws, "fct_candidate_signals_daily")
-    assert fetch(ws, history, "as_of_date, count(*)", where="1=1 GROUP BY as_of_date", order="as_of_date") == [
-        (D1, 13), (D2, 19)]
-    a = fetch(ws, history, "as_of_date, signal_value, evidence_count",
-              where="candidate_ref = 'cand_a' AND signal = 'on_time_delivery_rate'", order="as_of_date")
-    assert a == [(D1, 0.9, 3), (D2, 0.75, 4)]
-    # the incremental result equals a full rebuild of the same model
-    incremental = fetch(ws, history, "candidate_ref, signal, as_of_date, signal_value, evidence_count, content_sha256",
-                        order="candidate_ref, signal, as_of_date")
-    run_dbt(["run", "--select", "fct_candidate_signals_daily", "--full-refresh"], ws, log_dir=work / "dbt")
-    assert fetch(ws, history, "candidate_ref, signal, as_of_date, signal_value, evidence_count, content_sha256",
-                 order="candidate_ref, signal, as_of_date") == incremental
-
-
 def test_rerun_of_the_same_data_leaves_every_mart_identical(warehouse):
-    """The hard requirement: re-running an interval changes no mart row; only changed content is picked up."""
+    """The hard requirement: re-running an interval changes no mart row; only changed content is picked up.
+    Runs before the tests that change the loaded content."""
     ws, _, work = warehouse
-    for d in (D1, D2):
-        load_day(ws, d)
-    run_dbt(["build"], ws, log_dir=work / "dbt")
-    before, log_before = all_marts(ws), load_log(ws)
+    # the first run is the module fixture's load of D1 and D2 and its `dbt build` (the tests before this one
+    # only read, or reload identical content): exactly that content is loaded, and nothing else
+    log_before = load_log(ws)
+    assert {key: row["content_sha256"] for key, row in log_before.items()} == {
+        (dataset, d): content_sha256(build(d)) for d in (D1, D2)
+        for dataset, build in (("candidates", candidates_table), ("engagements", engagements_table),
+                               ("candidate_signals", signals_table))}
+    before = all_marts(ws)
     assert set(before) == CURATED_MARTS | EVENT_MARTS
     assert all(before[name] for name in CURATED_MARTS) and not any(before[name] for name in EVENT_MARTS)
     for name in before:  # no wall-clock or per-load random value is published
@@ -580,6 +518,27 @@ def test_rerun_of_the_same_data_leaves_every_mart_identical(warehouse):
     assert after["fct_candidate_signals_daily"] != before["fct_candidate_signals_daily"]
     for name in ("dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_signal_score_components"):
         assert after[name] == before[name], name
+
+
+def test_incremental_history_rebuilds_only_reloaded_days(warehouse):
+    ws, _, work = warehouse
+    changed = {c: dict(s) for c, s in SIGNAL_VALUES[D1].items()}
+    changed["cand_a"]["on_time_delivery_rate"] = (0.9, 3)
+    del changed["cand_b"]["active_verified_credentials"]  # a row dropped upstream must disappear too
+    load_curated_snapshot(ws, "candidate_signals", D1, signals_table(D1, changed))
+    run_dbt(["build", "--select", "fct_candidate_signals_daily"], ws, log_dir=work / "dbt")
+    history = mart(ws, "fct_candidate_signals_daily")
+    assert fetch(ws, history, "as_of_date, count(*)", where="1=1 GROUP BY as_of_date", order="as_of_date") == [
+        (D1, 13), (D2, 19)]
+    a = fetch(ws, history, "as_of_date, signal_value, evidence_count",
+              where="candidate_ref = 'cand_a' AND signal = 'on_time_delivery_rate'", order="as_of_date")
+    assert a == [(D1, 0.9, 3), (D2, 0.75, 4)]
+    # the incremental result equals a full rebuild of the same model
+    incremental = fetch(ws, history, "candidate_ref, signal, as_of_date, signal_value, evidence_count, content_sha256",
+                        order="candidate_ref, signal, as_of_date")
+    run_dbt(["run", "--select", "fct_candidate_signals_daily", "--full-refresh"], ws, log_dir=work / "dbt")
+    assert fetch(ws, history, "candidate_ref, signal, as_of_date, signal_value, evidence_count, content_sha256",
+                 order="candidate_ref, signal, as_of_date") == incremental
 
 
 def test_source_freshness_reads_the_load_log(warehouse):

@@ -1,89 +1,52 @@
 """The warehouse on simulated sources: SQL and Spark agree on realistic data, on DuckDB and PostgreSQL.
 
-The marketplace and gig simulators serve 20 days over HTTP, the real ingestion commits raw batches to the lake
-(moto S3), the signal job (in-process, local Spark) commits the curated snapshot, `pipeline.load_curated` loads
-the snapshot and exactly its raw batches, and `dbt build` must pass every test - the cross-checks in
-dbt_project/tests/cross_checks/ compare the SQL marts with Spark's curated numbers row by row. Spot checks
-recompute a few mart figures from the raw rows in Python.
+The lake is the session's simulated lake (tests/simulated_lake.py, shared with test_spark_job.py): the
+marketplace and gig simulators serve their days over HTTP and the real ingestion commits 31 daily raw batches per
+source to the lake (moto S3); the signal job (spark-submit) commits the curated snapshot as of AS_OF, which reads
+30 of them per source. `pipeline.load_curated` loads the snapshot and exactly its raw batches, and `dbt build`
+must pass every test - the cross-checks in dbt_project/tests/cross_checks/ compare the SQL marts with Spark's
+curated numbers row by row. Spot checks recompute a few mart figures from the raw rows in Python.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest
 
-from hiring_signals.config import load_settings
-from hiring_signals.identity import Pseudonymiser
-from hiring_signals.ingest import extract_to_landing, load_to_raw
 from hiring_signals.pipeline import as_of_end, load_curated
-from hiring_signals.simulators import gig
-from hiring_signals.simulators.marketplace import MarketplaceSimulator, generate
-from hiring_signals.sources.gig import GigConnector, to_envelope as gig_to_envelope
-from hiring_signals.sources.http import SourceHttpClient
-from hiring_signals.sources.marketplace import MarketplaceConnector, to_envelope
-from hiring_signals.storage import Interval, Lake, layout
-from hiring_signals.warehouse import ensure_postgres_database, query, run_dbt
+from hiring_signals.storage import Lake, layout
+from hiring_signals.warehouse import query, run_dbt
+from tests.simulated_lake import AS_OF, INGESTED_DAYS, SOURCES, day
+from tests.warehouse_targets import WAREHOUSE_TARGETS, open_warehouse
 
 pytestmark = pytest.mark.spark
 
-START = date(2026, 5, 1)
-DAYS = 20
-AS_OF = START + timedelta(days=DAYS - 1)
-
-
-def day(n: int) -> Interval:
-    begin = datetime.combine(START + timedelta(days=n), time(), tzinfo=timezone.utc)
-    return Interval(begin, begin + timedelta(days=1))
+SNAPSHOT_BATCHES = 2 * (INGESTED_DAYS - 1)  # the batch ingested after the as-of end is not read
 
 
 @pytest.fixture(scope="module")
-def env(moto_endpoint, tmp_path_factory) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:10]
-    home = tmp_path_factory.mktemp("wh-sim")
-    return {
-        "HS_HOME": str(home), "HS_S3_ENDPOINT_URL": moto_endpoint, "HS_LAKE_BUCKET": f"lake-{suffix}",
-        "HS_FEEDS_BUCKET": f"feeds-{suffix}", "HS_PSEUDONYM_KEY": "wh-sim-key-" + "7" * 40,
-        "HS_SPARK_MASTER": "local[1]", "HS_SOURCES": "marketplace,gig",
-    }
-
-
-@pytest.fixture(scope="module")
-def lake(env) -> Lake:
+def lake(simulated_lake, simulated_snapshot) -> Lake:
     """Raw batches of both sources and the curated snapshot as of AS_OF, committed by the real steps."""
-    from spark_jobs.candidate_signals.job import run
-    from spark_jobs.session import TINY_DATA_CONF, build_session
+    assert simulated_snapshot["validation"]["success"] is True
+    assert len(simulated_snapshot["inputs"]["batches"]) == SNAPSHOT_BATCHES
+    return simulated_lake.lake
 
-    settings = load_settings(env)
-    size = {"seed": 11, "start": START, "end": START + timedelta(days=DAYS + 2), "candidates": 40, "employers": 6}
-    lake = Lake(settings.s3)
-    lake.ensure_buckets()
-    pseudonymiser = Pseudonymiser(settings.pseudonym_key())
-    with MarketplaceSimulator(generate(**size)) as marketplace, gig.GigSimulator(gig.generate(**size)) as platform:
-        for source, connector_class, url, mapping in [
-                ("marketplace", MarketplaceConnector, marketplace.url, to_envelope),
-                ("gig", GigConnector, platform.url, gig_to_envelope)]:
-            client = SourceHttpClient(url, max_attempts=6, backoff_initial_s=0.01, sleep=lambda s: None)
-            connector = connector_class(client, page_limit=500)
-            for n in range(DAYS):
-                extract_to_landing(lake, connector, day(n))
-                load_to_raw(lake, source, day(n), pseudonymiser, mapping)
-    spark = build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
-    assert run(spark, settings, AS_OF) == 0
-    return lake
+
+@pytest.fixture(scope="module")
+def env(simulated_lake) -> dict[str, str]:
+    return simulated_lake.env
 
 
 def known_raw_rows(lake: Lake) -> list[dict]:
     """The raw rows the snapshot knows, de-duplicated in Python (first ingested delivery per source x event)."""
     manifest = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", AS_OF))
     wanted, end, rows = set(manifest["inputs"]["batches"]), as_of_end(AS_OF), {}
-    for source in ("marketplace", "gig"):
-        for n in range(DAYS):
+    for source in SOURCES:
+        for n in range(INGESTED_DAYS):
             raw = lake.get_json(layout.raw_manifest_ref(lake, source, day(n)))
             if raw["batch_id"] not in wanted:
                 continue
@@ -99,16 +62,12 @@ def known_raw_rows(lake: Lake) -> list[dict]:
     return list(rows.values())
 
 
-@pytest.mark.parametrize("target", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("target", WAREHOUSE_TARGETS)
 def test_simulated_sources_build_and_sql_agrees_with_spark(lake, env, target, tmp_path):
-    settings = load_settings({**env, "HS_WAREHOUSE_TARGET": target, "HS_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
-                              "HS_WAREHOUSE_SCHEMA": f"hs_sim_{uuid.uuid4().hex[:10]}"})
-    ws = settings.warehouse
-    if target == "postgres":
-        ensure_postgres_database(ws)
-    try:
+    with open_warehouse(target, tmp_path, "hs_sim", base_env=env) as settings:
+        ws = settings.warehouse
         loaded = load_curated(settings, AS_OF)
-        assert loaded["raw_batches"]["batches"] == 2 * DAYS and loaded["raw_batches"]["skipped"] == 0
+        assert loaded["raw_batches"]["batches"] == SNAPSHOT_BATCHES and loaded["raw_batches"]["skipped"] == 0
         result = run_dbt(["build"], ws, log_dir=tmp_path / "dbt")
         statuses = {n.name: n.status for n in result.nodes}
         for check in ("engagement_lifecycle_agrees_with_curated_engagements",
@@ -140,17 +99,6 @@ def test_simulated_sources_build_and_sql_agrees_with_spark(lake, env, target, tm
         # rerun of the whole publish: nothing new is read, every event-level mart is unchanged
         before = {m: query(ws, f"SELECT * FROM {sch}.{m} ORDER BY 1, 2, 3")
                   for m in ("fct_deliverables", "fct_feedback", "fct_credentials", "dim_employers", "mart_source_funnel")}
-        assert load_curated(settings, AS_OF)["raw_batches"]["skipped"] == 2 * DAYS
+        assert load_curated(settings, AS_OF)["raw_batches"]["skipped"] == SNAPSHOT_BATCHES
         run_dbt(["build"], ws, log_dir=tmp_path / "dbt")
         assert {m: query(ws, f"SELECT * FROM {sch}.{m} ORDER BY 1, 2, 3") for m in before} == before
-    finally:
-        if target == "postgres":
-            import psycopg2
-
-            conn = psycopg2.connect(host=ws.pg_host, port=ws.pg_port, user=ws.pg_user,
-                                    password=ws.pg_password or None, dbname=ws.pg_database)
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                for suffix in ("", "_landing", "_staging", "_intermediate", "_seeds"):
-                    cur.execute(f'DROP SCHEMA IF EXISTS "{ws.schema}{suffix}" CASCADE')
-            conn.close()

@@ -32,13 +32,6 @@ def read_on(row: dict) -> int:
     return (row["ingested_at"].date() - T0.date()).days - 1
 
 
-@pytest.fixture(scope="session")
-def spark():
-    from spark_jobs.session import TINY_DATA_CONF, build_session
-
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
-
-
 @pytest.fixture
 def frame(spark):
     def make(rows: list[dict]):

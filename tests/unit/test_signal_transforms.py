@@ -27,14 +27,6 @@ from tests.raw_rows import ADA, BEN, CARA, DAN, T0, at, ev, iso
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="session")
-def spark():
-    from spark_jobs.session import TINY_DATA_CONF, build_session
-
-    # getOrCreate: the Spark integration tests in the same pytest process reuse this session.
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
-
-
 @pytest.fixture
 def frame(spark):
     def make(rows: list[dict]):
