@@ -11,7 +11,6 @@ read only the raw objects committed since the previous night.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -24,20 +23,16 @@ from hiring_signals.contract.raw_schema import raw_event_arrow_schema, raw_event
 from hiring_signals.ingest import parquet_bytes
 from hiring_signals.storage import Interval, Lake, StagedFile, commit_batch
 from hiring_signals.storage import layout
+from tests.raw_rows import ADA, BEN, CARA, ev, iso
 
 pytestmark = pytest.mark.spark
 
 START = date(2026, 6, 1)
-ADA, BEN, CARA = ("cand_" + c * 32 for c in "abc")
 DATASETS = ("candidates", "engagements", "candidate_signals")
 
 
 def at(day: float, hour: int = 0) -> datetime:
     return datetime.combine(START, time(), tzinfo=timezone.utc) + timedelta(days=day, hours=hour)
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def as_of(day: int) -> date:
@@ -48,16 +43,10 @@ def interval(day: int) -> Interval:
     return Interval(at(day), at(day + 1))
 
 
-def ev(event_id, event_type, occurred, *, candidate=ADA, engagement=None, employer=None, payload=None) -> dict:
-    return {"event_id": event_id, "event_type": event_type, "occurred_at": occurred, "candidate_ref": candidate,
-            "engagement_ref": engagement, "employer_ref": employer, "payload": payload or {}}
-
-
 def raw_table(rows: list[dict], source: str, batch_id: str, ingested_at: datetime) -> pa.Table:
-    full = [{"source": source, "source_tenant": "t", "event_version": 1, "source_updated_at": r["occurred_at"],
-             "ingested_at": ingested_at, "remote_id": r["event_id"], "source_extras": None, "batch_id": batch_id,
-             **r, "payload": json.dumps(r["payload"], sort_keys=True)} for r in rows]
-    return pa.Table.from_pylist([{n: r[n] for n in raw_event_column_names()} for r in full],
+    """Rows built by tests/raw_rows.ev, placed in one batch of `source` ingested at `ingested_at`."""
+    full = [{**r, "source": source, "ingested_at": ingested_at, "batch_id": batch_id} for r in rows]
+    return pa.Table.from_pylist([{n: r.get(n) for n in raw_event_column_names()} for r in full],
                                 schema=raw_event_arrow_schema())
 
 
@@ -162,13 +151,6 @@ def settings(moto_endpoint, tmp_path_factory):
     settings = load_settings(env)
     Lake(settings.s3).ensure_buckets()
     return settings
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from spark_jobs.session import TINY_DATA_CONF, build_session
-
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
 
 
 def committed_files(lake: Lake, as_of_date: date) -> dict[str, list[str]]:

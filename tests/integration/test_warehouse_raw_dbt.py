@@ -12,34 +12,32 @@ numbers below are what both must produce.
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pyarrow as pa
 import pytest
 
-from hiring_signals.config import WarehouseSettings, load_settings
+from hiring_signals.config import WarehouseSettings
 from hiring_signals.contract.raw_schema import raw_event_arrow_schema, raw_event_column_names, raw_event_spark_ddl
 from hiring_signals.warehouse import (
     DbtBuildFailed,
     RawBatch,
     WarehouseLoadError,
-    ensure_postgres_database,
     load_curated_snapshot,
     load_raw_batches,
     query,
     run_dbt,
 )
 from hiring_signals.warehouse.loader import content_sha256, query_dicts, raw_batch_sha256
+from tests.raw_rows import ADA, BEN, CARA, DAN, at, iso
+from tests.raw_rows import ev as raw_row
+from tests.warehouse_targets import WAREHOUSE_TARGETS, open_warehouse
 
 pytestmark = pytest.mark.spark
 
 AS_OF = date(2026, 5, 10)
 AS_OF_END = datetime(2026, 5, 11, tzinfo=timezone.utc)
-T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
-ADA, BEN, CARA, DAN = ("cand_" + c * 32 for c in "abcd")
 MKT1 = "marketplace/20260501T000000Z_20260506T000000Z"
 MKT2 = "marketplace/20260506T000000Z_20260511T000000Z"
 GIG1 = "gig/20260501T000000Z_20260511T000000Z"
@@ -52,24 +50,13 @@ M1, M2, M3, CT1, CT2, P1, P2 = ("marketplace:m1", "marketplace:m2", "marketplace
                                 "agency_a:p1", "agency_a:p2")
 
 
-def at(day: float, hour: float = 0) -> datetime:
-    return T0 + timedelta(days=day, hours=hour)
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def ev(batch: str, event_id: str, event_type: str, occurred: datetime, candidate: str | None = None,
        engagement: str | None = None, employer: str | None = None, **payload) -> dict:
+    """A raw row of `batch` (tests/raw_rows.py), ingested when its batch was."""
     source = batch.split("/")[0]
-    return {
-        "event_id": event_id, "source": source, "source_tenant": "agency_a" if source == "recruiter" else "t1",
-        "event_type": event_type, "event_version": 1, "occurred_at": occurred, "source_updated_at": occurred,
-        "ingested_at": INGESTED[batch], "candidate_ref": candidate, "employer_ref": employer,
-        "engagement_ref": engagement, "remote_id": event_id, "payload": json.dumps(payload, sort_keys=True),
-        "source_extras": None, "batch_id": batch,
-    }
+    return raw_row(event_id, event_type, occurred, ingested=INGESTED[batch], candidate=candidate,
+                   engagement=engagement, employer=employer, payload=payload, source=source, batch=batch,
+                   tenant="agency_a" if source == "recruiter" else "t1")
 
 
 def scores(q, c, t, s=None) -> dict:
@@ -214,12 +201,10 @@ def test_raw_batch_sha256_depends_on_the_committed_files_only():
 
 
 @pytest.fixture(scope="module")
-def curated() -> dict[str, pa.Table]:
+def curated(spark) -> dict[str, pa.Table]:
     from spark_jobs.candidate_signals import transforms as t
     from spark_jobs.candidate_signals.job import build_datasets, to_table
-    from spark_jobs.session import TINY_DATA_CONF, build_session
 
-    spark = build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
     names = raw_event_column_names()
     frame = spark.createDataFrame([tuple(r.get(n) for n in names) for r in all_raw_rows()], raw_event_spark_ddl())
     known = t.dedupe_events(t.known_as_of(frame, AS_OF_END))
@@ -227,49 +212,13 @@ def curated() -> dict[str, pa.Table]:
     return {name: to_table(df, name) for name, df in datasets.items()}
 
 
-def _pg_fail_if_unreachable(ws: WarehouseSettings) -> None:
-    import psycopg2
-
-    try:
-        psycopg2.connect(host=ws.pg_host, port=ws.pg_port, user=ws.pg_user, password=ws.pg_password or None,
-                         dbname="postgres", connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
-        pytest.fail(f"PostgreSQL not reachable at {ws.pg_host}:{ws.pg_port}: {exc}")
-
-
-def _drop_pg_schemas(ws: WarehouseSettings) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(host=ws.pg_host, port=ws.pg_port, user=ws.pg_user, password=ws.pg_password or None,
-                            dbname=ws.pg_database)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = %s OR nspname LIKE %s",
-                        (ws.schema, ws.schema.replace("_", r"\_") + r"\_%"))
-            for (name,) in cur.fetchall():
-                cur.execute(f'DROP SCHEMA "{name}" CASCADE')
-    finally:
-        conn.close()
-
-
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSE_TARGETS)
 def warehouse(request, tmp_path_factory, curated):
     """(settings, build result, work dir) after loading the snapshot and its raw batches and one `dbt build`."""
     target = request.param
     work = tmp_path_factory.mktemp(f"whraw_{target}")
-    env = dict(os.environ)
-    env.update({
-        "HS_HOME": str(work / "home"),
-        "HS_WAREHOUSE_TARGET": target,
-        "HS_DUCKDB_PATH": str(work / "warehouse.duckdb"),
-        "HS_WAREHOUSE_SCHEMA": f"hs_raw_{uuid.uuid4().hex[:10]}" if target == "postgres" else "hiring_signals",
-    })
-    ws = load_settings(env).warehouse
-    if target == "postgres":
-        _pg_fail_if_unreachable(ws)
-        ensure_postgres_database(ws)
-    try:
+    with open_warehouse(target, work, "hs_raw", duckdb_schema="hiring_signals") as settings:
+        ws = settings.warehouse
         for dataset, table in curated.items():
             load_curated_snapshot(ws, dataset, AS_OF, table)
         load_raw_batches(ws, AS_OF, raw_batches(batch_tables()))
@@ -277,9 +226,6 @@ def warehouse(request, tmp_path_factory, curated):
         result = run_dbt(["build"], ws, log_dir=work / "dbt")
         print(f"\n[{target}] dbt build over raw + curated: {time.monotonic() - started:.1f}s; {result.summary()}")
         yield ws, result, work
-    finally:
-        if target == "postgres":
-            _drop_pg_schemas(ws)
 
 
 def rows(ws: WarehouseSettings, relation: str, columns: str, order: str, schema: str | None = None) -> list[tuple]:
