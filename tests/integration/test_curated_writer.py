@@ -4,7 +4,8 @@ Tiny frames, real Spark (mapInArrow in Python workers), real S3 API: files are w
 `curated/<dataset>/as_of_date=D/`, the driver commits the manifest with storage.commit_uploaded. Checked: one
 file per non-empty bucket, each listed with its true row count, size and hash; a rerun from differently
 partitioned and ordered input writes the same keys, bytes and manifest; the files read back (through the job's
-own S3 reader too) equal the frame; NOT NULL is enforced on the executors.
+own S3 reader too) equal the frame; NOT NULL is enforced on the executors. Spark: the session's in-process
+SparkSession (tests/conftest.py `spark`).
 """
 
 from __future__ import annotations
@@ -33,14 +34,6 @@ SCHEMA = pa.schema([
     pa.field("reasons", pa.list_(pa.string())),
 ])
 SORT_KEYS = ("candidate_ref", "signal")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from spark_jobs.session import TINY_DATA_CONF, build_session
-
-    # getOrCreate: the other Spark tests' session when they ran first in this process
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
 
 
 def rows(n: int) -> pa.Table:
