@@ -31,7 +31,10 @@ from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
 from hiring_signals.warehouse.loader import query, query_dicts
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.spark]
+# The chain fixture alone is ingestion + two Spark runs + two publications of 28 dbt tasks: 8-15 minutes on two
+# shared cores (measured 882 s at load 5-8). Its own deadline (wait_for_chain, 1500 s) reports which stage is
+# behind; the per-test timeout sits above it so that message, not pytest-timeout's traceback, is what a slow run shows.
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.spark, pytest.mark.timeout(1800)]
 
 START = date(2026, 5, 1)
 DAYS = 35
