@@ -115,7 +115,7 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting('HS_BENCH_SPARK_CONF', '',
             "Extra Spark settings for tuning experiments, 'key=value;key=value'."),
     Setting('HS_BENCH_SPARK_DRIVER_MEMORY', '6g',
-            "Driver heap of the local[2] JVM (Spark's 1g default runs out at 1M events: the cached known events plus the collected signals)."),
+            "Driver heap of the local[2] JVM (Spark's 1g default runs out at 1M events: the cached known events and state live in the local[2] JVM; the signals are written by the executors, not collected)."),
     # make bench-dbt-tasks (benchmarks/dbt_tasks.py)
     Setting('HS_BENCH_DBT_ROUNDS', '5',
             'Interleaved rounds of the cold and the warm (forked from a preloaded parent) dbt task start-up.'),
