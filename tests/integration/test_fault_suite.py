@@ -129,26 +129,21 @@ def test_ten_percent_redeliveries_leave_no_duplicate_in_a_batch_and_are_counted(
 
 
 @pytest.mark.spark
-def test_redeliveries_across_days_are_dropped_before_any_signal(lake, settings, population, pseudonymiser):
+def test_redeliveries_across_days_are_dropped_before_any_signal(lake, settings, population, pseudonymiser, spark):
     """Downstream of raw there are zero duplicates: the Spark job's read + de-duplication, with its counts."""
-    from pyspark.sql import SparkSession
-
     from spark_jobs.candidate_signals.job import event_reconciliation, known_events, plan_raw_inputs, read_raw_events
 
     with MarketplaceSimulator(population) as sim:
         for n in range(DAYS):
             ingest(lake, sim.url, day(n), pseudonymiser)
     end = day(DAYS - 1).end
-    spark = (SparkSession.builder.master("local[2]").appName("fault-suite")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false").getOrCreate())
-    try:
-        inputs = plan_raw_inputs(lake, ("marketplace",), end)
-        known = known_events(read_raw_events(spark, settings, inputs), end)
-        counts = event_reconciliation(inputs, known)["marketplace"]
-        assert known.select("source", "event_id").distinct().count() == known.count()
-        ids = [r.event_id for r in known.select("event_id").collect()]
-    finally:
-        spark.stop()
+    # The session's shared SparkSession (tests/conftest.py): a session of its own here would be that same one
+    # (getOrCreate) and stopping it would break every later Spark test in the process.
+    inputs = plan_raw_inputs(lake, ("marketplace",), end)
+    known = known_events(read_raw_events(spark, settings, inputs), end)
+    counts = event_reconciliation(inputs, known)["marketplace"]
+    assert known.select("source", "event_id").distinct().count() == known.count()
+    ids = [r.event_id for r in known.select("event_id").collect()]
     distinct = population.stats()["distinct_events"]
     assert sorted(ids) == sorted({r["id"] for r in population.records})
     assert counts["distinct_events"] == distinct
