@@ -57,7 +57,6 @@ from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.ingest import PARQUET_OPTIONS
 from hiring_signals.storage import Lake, commit_batch, commit_uploaded
 from hiring_signals.storage import layout
-from hiring_signals.storage.lake import ObjectRef
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.io.curated_writer import Destination, write_dataset
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
