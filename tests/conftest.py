@@ -68,7 +68,23 @@ def spark():
     in-process. tests/integration/test_spark_cluster.py runs its job through spark-submit and keeps its own."""
     from spark_jobs.session import TINY_DATA_CONF, build_session
 
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1, extra_conf=TINY_DATA_CONF)
+    # One JVM serves every module of the run, so it gets more than Spark's 1g default heap (set before the JVM
+    # starts); the fresh-clone suite ran out of aggregation memory late in the run with 1g.
+    return build_session("hs-tests", "local[1]", shuffle_partitions=1,
+                         extra_conf={**TINY_DATA_CONF, "spark.driver.memory": "3g"})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_cached_spark_data():
+    """Frames a module cached (the job's known events, the state) are its own: drop them when it ends, so they do
+    not crowd execution memory out of the shared session for every later module."""
+    yield
+    if "pyspark" in sys.modules:
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.catalog.clearCache()
 
 
 @pytest.fixture(scope="session")
