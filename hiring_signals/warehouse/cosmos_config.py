@@ -276,8 +276,9 @@ def cross_model_tests(manifest: dict) -> list[str]:
     return sorted(tests)
 
 
-def cross_model_tests_task(settings: Settings, staged: StagedProject, group, *, project_dir: Path = DBT_PROJECT_DIR):
-    """One cosmos `dbt test` task in `group` for every test spanning several models, after every other task."""
+def cross_model_tests_task(staged: StagedProject, group, configs: dict):
+    """One cosmos `dbt test` task in `group` for every test spanning several models, after every other task;
+    `configs` are the group's own (cosmos_configs), so the task runs exactly as the node tasks do."""
     import json
 
     from cosmos.constants import InvocationMode
@@ -286,7 +287,6 @@ def cross_model_tests_task(settings: Settings, staged: StagedProject, group, *, 
     names = cross_model_tests(json.loads(staged.manifest_path.read_text()))
     if not names:
         return None
-    configs = cosmos_configs(settings, staged, project_dir=project_dir)
     leaves = list(group.get_leaves())
     task = DbtTestLocalOperator(
         task_id=CROSS_MODEL_TESTS_TASK,
@@ -313,13 +313,12 @@ def build_dbt_task_group(settings: Settings | None = None, *, group_id: str = DB
 
     settings = settings or load_settings()
     staged = stage_dbt_project(settings, project_dir=project_dir)
-    group = DbtTaskGroup(group_id=group_id, **cosmos_configs(settings, staged, project_dir=project_dir,
-                                                             test_behavior=test_behavior),
-                         **task_group_kwargs)
+    configs = cosmos_configs(settings, staged, project_dir=project_dir, test_behavior=test_behavior)
+    group = DbtTaskGroup(group_id=group_id, **configs, **task_group_kwargs)
     for unique_id, task_or_group in group.tasks_map.items():
         resource_type, _, name = unique_id.split(".", 2)
         if resource_type in {"model", "seed", "snapshot"}:
             last = _last_task(task_or_group)
             last.outlets = [*last.outlets, warehouse_asset(name)]
-    cross_model_tests_task(settings, staged, group, project_dir=project_dir)
+    cross_model_tests_task(staged, group, configs)
     return group
