@@ -74,6 +74,17 @@ def spark():
                          extra_conf={**TINY_DATA_CONF, "spark.driver.memory": "3g"})
 
 
+@pytest.fixture
+def frame(spark):
+    """Raw-zone rows (tests/raw_rows.ev dicts) as a Spark DataFrame with the contract's read schema."""
+    from hiring_signals.contract.raw_schema import raw_event_column_names, raw_event_spark_ddl
+
+    def make(rows: list[dict]):
+        names = raw_event_column_names()
+        return spark.createDataFrame([tuple(r.get(n) for n in names) for r in rows], raw_event_spark_ddl())
+    return make
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _release_cached_spark_data():
     """Frames a module cached (the job's known events, the state) are its own: drop them when it ends, so they do

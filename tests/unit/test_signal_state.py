@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from hiring_signals.contract.raw_schema import raw_event_column_names, raw_event_spark_ddl
 from hiring_signals.ingest import parquet_bytes
 from spark_jobs.candidate_signals import state as st
 from spark_jobs.candidate_signals import transforms as t
@@ -30,14 +29,6 @@ def read_on(row: dict) -> int:
     """The as-of day whose run first reads the row's batch: API batches ingested at the end of day D are read
     as of D; recruiter drops received during day D+1 are read as of D too (the job reads a day ahead)."""
     return (row["ingested_at"].date() - T0.date()).days - 1
-
-
-@pytest.fixture
-def frame(spark):
-    def make(rows: list[dict]):
-        names = raw_event_column_names()
-        return spark.createDataFrame([tuple(r.get(n) for n in names) for r in rows], raw_event_spark_ddl())
-    return make
 
 
 def dataset_bytes(state: st.SignalState, day: int) -> dict[str, bytes]:

@@ -18,21 +18,13 @@ from hiring_signals.contract.curated_schema import (
     SIGNALS,
 )
 from hiring_signals.contract.vocabulary import VOCABULARY_VERSION, normalise_skill
-from hiring_signals.contract.raw_schema import raw_event_column_names, raw_event_spark_ddl
+from hiring_signals.contract.raw_schema import raw_event_spark_ddl
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.candidate_signals.job import to_table
 from spark_jobs.io.s3_arrow_source import S3Object, pack_files, source_options
 from tests.raw_rows import ADA, BEN, CARA, DAN, T0, at, ev, iso
 
 pytestmark = pytest.mark.spark
-
-
-@pytest.fixture
-def frame(spark):
-    def make(rows: list[dict]):
-        names = raw_event_column_names()
-        return spark.createDataFrame([tuple(r.get(n) for n in names) for r in rows], raw_event_spark_ddl())
-    return make
 
 
 def rows(df) -> list[dict]:
