@@ -123,7 +123,7 @@ def test_recruiter_drops_are_event_driven(dagbag):
     assert drops["max_active_runs"] == 1 and drops["catchup"] is False
 
 
-def test_a_publication_triggered_by_queued_snapshots_loads_all_of_them():
+def test_queued_snapshot_events_resolve_to_every_snapshot_and_the_latest():
     """Snapshots committed while a publication runs queue up and trigger the next run together: it must load every
     one (the history mart would miss the skipped days otherwise) and gate/export the latest."""
     from types import SimpleNamespace
