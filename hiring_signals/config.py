@@ -56,6 +56,10 @@ SETTINGS_DOC: tuple[Setting, ...] = (
             "spark.driver.maxResultSize of the signal job. Curated data is written by the executors, so only "
             "per-file metadata and small aggregates reach the driver; a job hitting this limit is collecting "
             "something it should not. Empty leaves it to spark-defaults.conf / Spark."),
+    Setting("HS_SPARK_SMALL_INPUT_ROWS", "250000",
+            "Raw rows up to which the signal job runs in small-input mode: no whole-stage code generation and no "
+            "adaptive re-planning, whose cost is per query rather than per row (on the e2e's ~1,000 events they "
+            "were most of the job's time). Same results either way; 0 turns the mode off."),
     Setting("HS_CURATED_BUCKETS", "8",
             "Files per curated dataset and per signal-state table: rows are hash-partitioned on the dataset's key "
             "into this many buckets, each written as one sorted Parquet file by an executor (empty buckets write "
@@ -217,6 +221,7 @@ class Settings:
     spark_driver_memory: str
     spark_driver_max_result_size: str
     curated_buckets: int
+    spark_small_input_rows: int
     warehouse: WarehouseSettings
     sources: tuple[str, ...]
     marketplace_url: str
@@ -294,6 +299,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     curated_buckets = _int(env, "HS_CURATED_BUCKETS")
     if curated_buckets < 1:
         raise ConfigError(f"HS_CURATED_BUCKETS must be a positive integer, got {curated_buckets}")
+    spark_small_input_rows = _int(env, "HS_SPARK_SMALL_INPUT_ROWS")
+    if spark_small_input_rows < 0:
+        raise ConfigError(f"HS_SPARK_SMALL_INPUT_ROWS must be 0 or a positive number of rows, got {spark_small_input_rows}")
     sizes = {name: _get(env, name).strip() for name in ("HS_SPARK_DRIVER_MEMORY", "HS_SPARK_DRIVER_MAX_RESULT_SIZE")}
     for name, value in sizes.items():
         if value and not re.fullmatch(r"\d+[kmgt]?", value.lower()):
@@ -314,6 +322,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_driver_memory=sizes["HS_SPARK_DRIVER_MEMORY"].lower(),
         spark_driver_max_result_size=sizes["HS_SPARK_DRIVER_MAX_RESULT_SIZE"].lower(),
         curated_buckets=curated_buckets,
+        spark_small_input_rows=spark_small_input_rows,
         warehouse=WarehouseSettings(
             target=target,
             duckdb_path=duckdb_path,

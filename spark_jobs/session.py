@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -31,19 +32,43 @@ BASE_CONF: dict[str, str] = {
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
     # Parquet timestamps are written and read as UTC instants; no legacy calendar rebasing.
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # PySpark 4 records the Python call site of every DataFrame/Column call in the JVM for error messages, about
+    # ten py4j round trips each; the signal transforms make ~1,800 such calls per candidate_signals plan, and
+    # turning it off halved the time to build that plan (3.9 s -> 1.9 s). Errors still carry the JVM plan;
+    # `spark-submit --conf spark.python.sql.dataFrameDebugging.enabled=true` brings the call sites back.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
 }
 
-# For tiny inputs (unit tests, notebooks on samples): the cost is per query, not per row, so skip code
-# generation (Janino compiles every new plan) and AQE's stage-by-stage re-planning. Not for real data.
-TINY_DATA_CONF: dict[str, str] = {
+# For small inputs (the embedded demo, tests, notebooks on samples): the cost is per query, not per row, so
+# skip code generation (Janino compiles every new plan) and AQE's stage-by-stage re-planning. The signal job
+# switches these on by itself below HS_SPARK_SMALL_INPUT_ROWS raw rows (`small_input_mode`); both are runtime
+# SQL settings that change how a plan executes, never its result. Measured on the e2e's first snapshot
+# (about 1,000 events, local[2]): computing the state took 72 s with them, most of the job.
+SMALL_INPUT_CONF: dict[str, str] = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     "spark.sql.adaptive.enabled": "false",
-    # PySpark 4 records the Python call site of every DataFrame/Column call in the JVM (about ten py4j round
-    # trips each) for error messages; the signal transforms make ~1,800 such calls per plan, which on tiny
-    # data doubled the time to build the plan (measured 3.9 s -> 1.9 s per candidate_signals plan).
-    "spark.python.sql.dataFrameDebugging.enabled": "false",
 }
+
+
+@contextmanager
+def small_input_mode(spark: SparkSession, raw_rows: int, threshold: int):
+    """SMALL_INPUT_CONF for the duration of a job whose input has at most `threshold` rows (0: never), the
+    session's own values restored afterwards; yields whether it applied."""
+    small = 0 < raw_rows <= threshold
+    previous = {key: spark.conf.get(key, None) for key in SMALL_INPUT_CONF}
+    if small:
+        for key, value in SMALL_INPUT_CONF.items():
+            spark.conf.set(key, value)
+    try:
+        yield small
+    finally:
+        if small:
+            for key, value in previous.items():
+                if value is None:
+                    spark.conf.unset(key)
+                else:
+                    spark.conf.set(key, value)
 
 
 def local_cores(master: str) -> int | None:

@@ -66,12 +66,12 @@ def pseudonymiser() -> Pseudonymiser:
 def spark():
     """The one in-process SparkSession (one JVM) of the pytest process, for every test that runs Spark code
     in-process. tests/integration/test_spark_cluster.py runs its job through spark-submit and keeps its own."""
-    from spark_jobs.session import TINY_DATA_CONF, build_session
+    from spark_jobs.session import SMALL_INPUT_CONF, build_session
 
     # One JVM serves every module of the run, so it gets more than Spark's 1g default heap (set before the JVM
     # starts); the fresh-clone suite ran out of aggregation memory late in the run with 1g.
     return build_session("hs-tests", "local[1]", shuffle_partitions=1,
-                         extra_conf={**TINY_DATA_CONF, "spark.driver.memory": "3g"})
+                         extra_conf={**SMALL_INPUT_CONF, "spark.driver.memory": "3g"})
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ from spark_jobs.candidate_signals import state as st
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.io.curated_writer import Destination, write_dataset
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
-from spark_jobs.session import session_for
+from spark_jobs.session import session_for, small_input_mode
 
 log = logging.getLogger("hs.spark.candidate_signals")
 
@@ -307,6 +307,16 @@ def run(spark, settings: Settings, as_of_date: date, mode: str = "auto") -> int:
     if mode == "incremental" and computation.mode != "incremental":
         return _incremental_impossible(computation.reason)
     log.info("computation: %s (%s)", computation.mode, computation.reason)
+    with small_input_mode(spark, inputs.rows, settings.spark_small_input_rows) as small:
+        if small:
+            log.info("small-input mode (%d raw rows <= HS_SPARK_SMALL_INPUT_ROWS): no code generation, no AQE",
+                     inputs.rows)
+        return _compute_gate_and_commit(spark, settings, lake, inputs, computation, as_of_date, as_of_end, mode,
+                                        began)
+
+
+def _compute_gate_and_commit(spark, settings: Settings, lake: Lake, inputs: RawInputs, computation,
+                             as_of_date: date, as_of_end: datetime, mode: str, began: float) -> int:
     try:
         state, computation = compute_state(spark, settings, inputs, computation, as_of_end,
                                            rebuild_on_conflict=mode != "incremental")

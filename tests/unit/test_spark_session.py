@@ -1,6 +1,8 @@
-"""Shuffle-partition sizing of the project's SparkSession builder (pure functions, no JVM)."""
+"""The project's SparkSession builder: shuffle-partition sizing (pure functions) and small-input mode."""
 
 from __future__ import annotations
+
+import pytest
 
 from spark_jobs.session import CLUSTER_PARTITIONS_PER_CORE, cluster_cores, default_shuffle_partitions
 
@@ -24,3 +26,25 @@ def test_cluster_masters_get_partitions_per_core_not_a_fixed_200():
     assert default_shuffle_partitions("yarn", {"spark.executor.instances": "50", "spark.executor.cores": "4"}) == \
         200 * CLUSTER_PARTITIONS_PER_CORE
     assert default_shuffle_partitions("k8s://https://api:443", {}, observed_parallelism=1) == 3
+
+
+@pytest.mark.spark
+def test_small_input_mode_applies_up_to_the_threshold_and_restores_the_session(spark):
+    from spark_jobs.session import SMALL_INPUT_CONF, small_input_mode
+
+    before = {key: spark.conf.get(key, None) for key in SMALL_INPUT_CONF}
+    spark.conf.set("spark.sql.adaptive.enabled", "true")
+    spark.conf.set("spark.sql.codegen.wholeStage", "true")
+    try:
+        with small_input_mode(spark, 100, 100) as small:
+            assert small
+            assert {key: spark.conf.get(key) for key in SMALL_INPUT_CONF} == SMALL_INPUT_CONF
+        assert (spark.conf.get("spark.sql.adaptive.enabled"), spark.conf.get("spark.sql.codegen.wholeStage")) \
+            == ("true", "true")
+        for rows, threshold in ((101, 100), (0, 100), (10, 0)):  # too many rows, no input, mode off
+            with small_input_mode(spark, rows, threshold) as small:
+                assert not small
+                assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value) if value is not None else spark.conf.unset(key)
