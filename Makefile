@@ -13,9 +13,10 @@ demo: $(VENV)/.installed key
 	$(BIN)/hs demo
 
 test: $(VENV)/.installed
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra --durations=25
 
-# Unit and integration tests only (skips the scheduler-driven end-to-end run).
+# Unit and integration tests only (skips the scheduler-driven end-to-end run). `make test` ends with the 25
+# slowest tests, so a CI log says where the time went.
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -ra -m "not e2e"
 
