@@ -12,11 +12,11 @@ export HS_HOME
 demo: $(VENV)/.installed key
 	$(BIN)/hs demo
 
+# Every test; ends with the 25 slowest, so a CI log says where the time went.
 test: $(VENV)/.installed
 	$(BIN)/pytest -ra --durations=25
 
-# Unit and integration tests only (skips the scheduler-driven end-to-end run). `make test` ends with the 25
-# slowest tests, so a CI log says where the time went.
+# Unit and integration tests only (skips the scheduler-driven end-to-end run).
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -ra -m "not e2e"
 
