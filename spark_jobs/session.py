@@ -55,20 +55,20 @@ SMALL_INPUT_CONF: dict[str, str] = {
 def small_input_mode(spark: SparkSession, raw_rows: int, threshold: int):
     """SMALL_INPUT_CONF for the duration of a job whose input has at most `threshold` rows (0: never), the
     session's own values restored afterwards; yields whether it applied."""
-    small = 0 < raw_rows <= threshold
+    if not 0 < raw_rows <= threshold:
+        yield False
+        return
     previous = {key: spark.conf.get(key, None) for key in SMALL_INPUT_CONF}
-    if small:
-        for key, value in SMALL_INPUT_CONF.items():
-            spark.conf.set(key, value)
+    for key, value in SMALL_INPUT_CONF.items():
+        spark.conf.set(key, value)
     try:
-        yield small
+        yield True
     finally:
-        if small:
-            for key, value in previous.items():
-                if value is None:
-                    spark.conf.unset(key)
-                else:
-                    spark.conf.set(key, value)
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def local_cores(master: str) -> int | None:

@@ -73,7 +73,8 @@ def test_spark_driver_sizing_and_curated_buckets():
 
 
 @pytest.mark.parametrize("name,value", [("HS_SPARK_DRIVER_MEMORY", "lots"), ("HS_SPARK_DRIVER_MAX_RESULT_SIZE", "1 g"),
-                                        ("HS_CURATED_BUCKETS", "0"), ("HS_CURATED_BUCKETS", "eight")])
+                                        ("HS_CURATED_BUCKETS", "0"), ("HS_CURATED_BUCKETS", "eight"),
+                                        ("HS_SPARK_SMALL_INPUT_ROWS", "-1"), ("HS_SPARK_SMALL_INPUT_ROWS", "lots")])
 def test_malformed_spark_sizing_names_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings({name: value})
