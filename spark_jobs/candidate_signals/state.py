@@ -90,16 +90,23 @@ class SignalState:
     as_of_end: datetime
     tables: dict[str, DataFrame]
     delta: dict = field(default_factory=dict)
+    # Frames every table is derived from (build_state: the de-duplicated known events). cache() caches them too:
+    # materialising the cached tables one by one would otherwise redo the raw read and de-duplication per table.
+    shared: tuple[DataFrame, ...] = ()
 
     @property
     def entity(self) -> dict[str, DataFrame]:
         return {name: self.tables[name] for name in t.STATE_FOLDS}
 
     def cache(self) -> "SignalState":
-        return SignalState(self.as_of_end, {name: frame.cache() for name, frame in self.tables.items()}, self.delta)
+        for frame in self.shared:
+            if not frame.is_cached:
+                frame.cache()
+        return SignalState(self.as_of_end, {name: frame.cache() for name, frame in self.tables.items()}, self.delta,
+                           self.shared)
 
     def unpersist(self) -> None:
-        for frame in self.tables.values():
+        for frame in (*self.tables.values(), *self.shared):
             frame.unpersist()
 
 
@@ -147,7 +154,7 @@ def build_state(raw_events: DataFrame, as_of_end: datetime) -> SignalState:
     tables = {"keys": known.select(*KEY_COLUMNS), "pending": raw_events.where(~_is_known(as_of_end)),
               **t.entity_state(known, as_of_end)}
     return SignalState(as_of_end, _conformed(tables, state_schemas(raw_events.sparkSession)),
-                       {"mode": "full"})
+                       {"mode": "full"}, shared=(known,))
 
 
 def merge_state(previous: SignalState, delta_raw_events: DataFrame, as_of_end: datetime) -> SignalState:
@@ -197,7 +204,7 @@ def merge_state(previous: SignalState, delta_raw_events: DataFrame, as_of_end: d
         "redeliveries_dropped": redeliveries,
         "new_events": fresh_rows - redeliveries,
     }
-    return SignalState(as_of_end, _conformed(tables, schemas), delta)
+    return SignalState(as_of_end, _conformed(tables, schemas), delta, shared=(delta_rows, candidates, fresh, indexed))
 
 
 def datasets_from_state(state: SignalState, as_of_date: date, as_of_end: datetime,

@@ -164,7 +164,10 @@ def committed_files(lake: Lake, as_of_date: date) -> dict[str, list[str]]:
     return out
 
 
-def test_nightly_incremental_runs_equal_full_rebuilds(spark, settings, monkeypatch):
+@pytest.fixture(scope="module")
+def nightly(spark, settings) -> list[dict]:
+    """Five nights of the history: each night the job in auto mode, then again with --mode full. What each run
+    read and committed, per night. The later tests of this module continue this lake's history."""
     from spark_jobs.candidate_signals import job
 
     lake = Lake(settings.s3)
@@ -175,42 +178,57 @@ def test_nightly_incremental_runs_equal_full_rebuilds(spark, settings, monkeypat
         reads.append(sorted(o.path for o in (inputs.objects if objects is None else objects)))
         return original_read(spark_, settings_, inputs, objects)
 
-    monkeypatch.setattr(job, "read_raw_events", recording_read)
-    seen: set[str] = set()
-
     def raw_objects() -> set[str]:
         bucket = lake.bucket_for("raw")
         return {f"{bucket}/{k}" for k in lake.list_keys(bucket, "raw/events/") if k.endswith(".parquet")}
 
-    for day in range(5):
-        for (source, batch_day), rows in BATCHES.items():
-            if LATE_BATCHES.get((source, batch_day), batch_day) == day:
-                commit_api_batch(lake, source, batch_day, rows)
-        if day == DROP_BEFORE_RUN:
-            commit_drop(lake, *DROP)
-        new_objects = raw_objects() - seen
+    nights: list[dict] = []
+    seen: set[str] = set()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(job, "read_raw_events", recording_read)
+        for day in range(5):
+            for (source, batch_day), rows in BATCHES.items():
+                if LATE_BATCHES.get((source, batch_day), batch_day) == day:
+                    commit_api_batch(lake, source, batch_day, rows)
+            if day == DROP_BEFORE_RUN:
+                commit_drop(lake, *DROP)
+            new_objects = raw_objects() - seen
+            seen |= new_objects
+            night = {"day": day, "new_objects": sorted(new_objects), "all_objects": sorted(seen)}
 
-        reads.clear()
-        assert job.run(spark, settings, as_of(day)) == 0
-        manifest = lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", as_of(day)))
-        computation = manifest["computation"]
-        incremental = committed_files(lake, as_of(day))
+            reads.clear()
+            night["auto_rc"] = job.run(spark, settings, as_of(day))
+            night["auto_reads"] = list(reads)
+            night["auto_computation"] = lake.get_json(
+                layout.curated_manifest_ref(lake, "candidate_signals", as_of(day)))["computation"]
+            night["auto_files"] = committed_files(lake, as_of(day))
+
+            reads.clear()
+            night["full_rc"] = job.run(spark, settings, as_of(day), "full")
+            night["full_reads"] = list(reads)
+            night["full_computation"] = lake.get_json(
+                layout.curated_manifest_ref(lake, "candidate_signals", as_of(day)))["computation"]
+            night["full_files"] = committed_files(lake, as_of(day))
+            nights.append(night)
+    return nights
+
+
+def test_nightly_incremental_runs_equal_full_rebuilds(nightly, settings):
+    lake = Lake(settings.s3)
+    for night in nightly:
+        day, computation = night["day"], night["auto_computation"]
+        assert night["auto_rc"] == 0 and night["full_rc"] == 0, night
         if day == 0:
             assert computation["mode"] == "full" and "no committed state" in computation["reason"]
         else:
             assert computation["mode"] == "incremental", computation
             assert computation["previous_state"] == as_of(day - 1).isoformat()
             # the delta read is exactly the raw objects committed since the previous night
-            assert reads == [sorted(new_objects)]
-            assert computation["delta_files"] == len(new_objects)
-        seen |= new_objects
-
-        reads.clear()
-        assert job.run(spark, settings, as_of(day), "full") == 0
-        assert lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", as_of(day))
-                             )["computation"]["mode"] == "full"
-        assert reads == [sorted(seen)]
-        assert committed_files(lake, as_of(day)) == incremental, f"as of {as_of(day)}"
+            assert night["auto_reads"] == [night["new_objects"]]
+            assert computation["delta_files"] == len(night["new_objects"])
+        assert night["full_computation"]["mode"] == "full"
+        assert night["full_reads"] == [night["all_objects"]]
+        assert night["full_files"] == night["auto_files"], f"as of {as_of(day)}"
 
     # what the history was built to exercise did reach the state as of day 4
     state = lake.get_json(layout.state_commit_ref(lake, as_of(4)))
@@ -234,7 +252,7 @@ def curated_rows(lake: Lake, dataset: str, as_of_date: date) -> list[dict]:
                              for f in manifest["files"]]).to_pylist()
 
 
-def test_incremental_is_refused_when_the_raw_zone_changed_under_the_state(spark, settings, capsys):
+def test_incremental_is_refused_when_the_raw_zone_changed_under_the_state(nightly, spark, settings, capsys):
     """A batch the previous state consumed was rewritten: auto rebuilds (and says why); --mode incremental fails."""
     from spark_jobs.candidate_signals import job
 
@@ -252,7 +270,7 @@ def test_incremental_is_refused_when_the_raw_zone_changed_under_the_state(spark,
     assert computation["mode"] == "full" and "no longer planned" in computation["reason"]
 
 
-def test_a_dedupe_conflict_rebuilds_in_auto_mode_and_fails_in_incremental_mode(spark, settings, capsys):
+def test_a_dedupe_conflict_rebuilds_in_auto_mode_and_fails_in_incremental_mode(nightly, spark, settings, capsys):
     """A delivery served before its event occurred becomes known after a later delivery of the same event was
     indexed: the rebuild's first delivery changes retroactively, which only a rebuild can apply."""
     from spark_jobs.candidate_signals import job

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from spark_jobs.session import CLUSTER_PARTITIONS_PER_CORE, cluster_cores, default_shuffle_partitions
@@ -45,6 +47,44 @@ def test_small_input_mode_applies_up_to_the_threshold_and_restores_the_session(s
             with small_input_mode(spark, rows, threshold) as small:
                 assert not small
                 assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value) if value is not None else spark.conf.unset(key)
+
+
+@pytest.mark.parametrize("raw_rows, small", [(468, True), (250_001, False)])
+def test_the_job_runs_small_inputs_in_small_input_mode(spark, monkeypatch, raw_rows, small):
+    """job.run decides from the planned raw rows (HS_SPARK_SMALL_INPUT_ROWS, default 250,000) and computes,
+    gates and commits inside the mode; the session's values are back afterwards."""
+    from hiring_signals.config import load_settings
+    from spark_jobs.candidate_signals import job
+    from spark_jobs.session import SMALL_INPUT_CONF
+
+    settings = load_settings({"HS_HOME": "/nonexistent-hs-home", "HS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+                              "HS_PSEUDONYM_KEY": "k" * 40})
+    inputs = job.RawInputs(objects=[], batches=[{"batch_id": "marketplace/20260601", "source": "marketplace",
+                                                 "interval": None, "files": 1, "rows": raw_rows}],
+                           sources={"marketplace": {"batches": 1, "complete": True}})
+    monkeypatch.setattr(job, "plan_raw_inputs", lambda lake, sources, as_of_end: inputs)
+    monkeypatch.setattr(job, "choose_computation", lambda *args: job.Computation("full", "requested"))
+    seen = {}
+
+    def compute(spark_, *args):
+        seen.update({key: spark_.conf.get(key) for key in SMALL_INPUT_CONF})
+        return 0
+
+    monkeypatch.setattr(job, "_compute_gate_and_commit", compute)
+    before = {key: spark.conf.get(key, None) for key in SMALL_INPUT_CONF}
+    spark.conf.set("spark.sql.adaptive.enabled", "true")
+    spark.conf.set("spark.sql.codegen.wholeStage", "true")
+    try:
+        assert job.run(spark, settings, date(2026, 6, 1)) == 0
+        if small:
+            assert seen == SMALL_INPUT_CONF
+        else:
+            assert (seen["spark.sql.adaptive.enabled"], seen["spark.sql.codegen.wholeStage"]) == ("true", "true")
+        assert (spark.conf.get("spark.sql.adaptive.enabled"), spark.conf.get("spark.sql.codegen.wholeStage")) \
+            == ("true", "true")
     finally:
         for key, value in before.items():
             spark.conf.set(key, value) if value is not None else spark.conf.unset(key)
