@@ -21,6 +21,8 @@ from hiring_signals.embedded import ManagedProcess, free_port, launch, wait_for_
 
 BIN = Path(sys.executable).parent
 TERMINAL_STATES = {"success", "failed"}
+# How long a launched scheduler may take to start up and write its first heartbeat before it can be judged stale.
+SCHEDULER_START_UP_S = 60
 
 
 def airflow_env(settings: Settings, *, api_port: int, hs_env: dict[str, str], dags_folder: Path | None = None) -> dict[str, str]:
@@ -67,6 +69,7 @@ class LocalAirflow:
     dags_folder: Path | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
     scheduler_restarts: int = 0
+    scheduler_launched_at: float = 0.0  # time.monotonic() of the scheduler's latest launch
 
     def __post_init__(self):
         self.env = airflow_env(self.settings, api_port=self.api_port, hs_env=self.hs_env, dags_folder=self.dags_folder)
@@ -98,6 +101,7 @@ class LocalAirflow:
                            ("airflow-dag-processor", ["dag-processor"]), ("airflow-triggerer", ["triggerer"])):
             self.processes.append(launch(name, [str(BIN / "airflow"), *args], self.log_dir, env=self.env,
                                          pid_dir=self.pid_dir))
+        self.scheduler_launched_at = time.monotonic()
         api = self.processes[0]
         wait_for_http(f"{self.api}/monitor/health", timeout_s=180, process=api.process, log_path=api.log_path)
 
@@ -127,11 +131,15 @@ class LocalAirflow:
         beat = health.get("latest_scheduler_heartbeat")
         age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat)).total_seconds() if beat else None
         exited = scheduler.process.poll() is not None
-        if not exited and (health.get("status") == "healthy" or age is None or age < stale_after_s):
+        # The heartbeat read is its predecessor's until a freshly launched scheduler has started up and beaten
+        # (tens of seconds on a busy machine): judging it by that one would restart it again and again.
+        starting = time.monotonic() - self.scheduler_launched_at < stale_after_s + SCHEDULER_START_UP_S
+        if not exited and (starting or health.get("status") == "healthy" or age is None or age < stale_after_s):
             return False
         scheduler.stop()
         self.processes[self.processes.index(scheduler)] = launch(
             "airflow-scheduler", [str(BIN / "airflow"), "scheduler"], self.log_dir, env=self.env, pid_dir=self.pid_dir)
+        self.scheduler_launched_at = time.monotonic()
         self.scheduler_restarts += 1
         print(f"  (restarted the Airflow scheduler: {'it exited' if exited else f'no heartbeat for {age:.0f}s'}; "
               f"see {scheduler.log_path})", flush=True)
