@@ -12,11 +12,9 @@ export HS_HOME
 demo: $(VENV)/.installed key
 	$(BIN)/hs demo
 
-# Every test, on TEST_WORKERS pytest-xdist workers (modules are the units; tests/conftest.py), ending with the 25
-# slowest, so a CI log says where the time went. TEST_WORKERS=0 runs everything in one process.
-TEST_WORKERS ?= 2
+# Every test; ends with the 25 slowest, so a CI log says where the time went.
 test: $(VENV)/.installed
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -ra --durations=25
+	$(BIN)/pytest -ra --durations=25
 
 # Unit and integration tests only (skips the scheduler-driven end-to-end run).
 test-fast: $(VENV)/.installed

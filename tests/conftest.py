@@ -116,27 +116,9 @@ def simulated_snapshot(simulated_lake) -> dict:
         return build_signals(simulated_lake.settings, AS_OF)
 
 
-SIMULATED_FIXTURES = {"simulated_lake", "simulated_snapshot"}
-
-
 def pytest_collection_modifyitems(config, items):
-    """Order, and the units `make test` distributes over its workers (pytest-xdist, --dist loadgroup).
-
-    The scheduler-driven end-to-end runs are the slowest. On one process they run last, so fast failures surface
-    first; on several workers they start first, so the rest of the suite runs beside them instead of after them.
-    Each module is one unit (its module-scoped fixtures are built once, on one worker), except that every module
-    using the session-scoped simulated lake shares one unit, so that lake is ingested once, and the end-to-end
-    modules share one, so that no two Airflow deployments (four processes each) compete for the cores at once.
-    """
-    distributed = hasattr(config, "workerinput") or bool(config.getoption("numprocesses", default=None))
-    items.sort(key=lambda item: (0 if distributed else 1) if item.get_closest_marker("e2e") else
-               (1 if distributed else 0))
-    simulated = {item.module.__name__ for item in items if SIMULATED_FIXTURES & set(item.fixturenames)}
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            module = item.module.__name__
-            group = "e2e" if item.get_closest_marker("e2e") else "simulated-lake" if module in simulated else module
-            item.add_marker(pytest.mark.xdist_group(group))
+    # The scheduler-driven end-to-end run is the slowest; run it last so fast failures surface first.
+    items.sort(key=lambda item: 1 if item.get_closest_marker("e2e") else 0)
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
