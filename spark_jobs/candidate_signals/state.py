@@ -90,8 +90,9 @@ class SignalState:
     as_of_end: datetime
     tables: dict[str, DataFrame]
     delta: dict = field(default_factory=dict)
-    # Frames every table is derived from (build_state: the de-duplicated known events). cache() caches them too:
-    # materialising the cached tables one by one would otherwise redo the raw read and de-duplication per table.
+    # Frames the tables are derived from: build_state's de-duplicated known events, merge_state's (already cached)
+    # delta frames. cache() caches them too, since materialising the cached tables one by one would otherwise redo
+    # the raw read and de-duplication per table; unpersist() releases them with the tables.
     shared: tuple[DataFrame, ...] = ()
 
     @property
