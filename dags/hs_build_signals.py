@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import Metadata, dag, task
 
-from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, DROP_SOURCES, SOURCES, any_of, raw_events_asset
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, PUBLISH_FIRST, DROP_SOURCES, SOURCES, any_of, raw_events_asset
 
 
 @dag(
@@ -21,7 +21,7 @@ from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, DROP_SOURCES, SOURCES, any_
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args={**DEFAULT_ARGS, "retries": 1},
+    default_args={**DEFAULT_ARGS, "retries": 1, **PUBLISH_FIRST},
     tags=["spark", "signals"],
     doc_md=__doc__,
 )

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import Metadata, Param, dag, task
 
-from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, SETTINGS, SIGNAL_FEED, WAREHOUSE_MARTS, extras
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, PUBLISH_FIRST, SETTINGS, SIGNAL_FEED, WAREHOUSE_MARTS, extras
 from hiring_signals.warehouse.cosmos_config import build_dbt_task_group
 
 
@@ -27,7 +27,7 @@ from hiring_signals.warehouse.cosmos_config import build_dbt_task_group
     catchup=False,
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={**DEFAULT_ARGS, "retries": 1},
+    default_args={**DEFAULT_ARGS, "retries": 1, **PUBLISH_FIRST},
     tags=["dbt", "warehouse", "feeds"],
     # Set to republish a given snapshot by hand (e.g. to another warehouse target); empty = from the Asset event.
     params={"as_of_date": Param(None, type=["null", "string"], format="date")},

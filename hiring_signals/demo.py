@@ -39,7 +39,7 @@ class DemoScenario:
     end: date = date(2026, 10, 30)  # exclusive: 182 days = 26 weekly runs, the last ingested day is end - 1
     interval_days: int = 7  # one batch per day still; weekly runs cut Airflow overhead on 2 cores
     malformed_rate: float = 0.005
-    backfill_parallelism: int = 4
+    backfill_parallelism: int = 2  # one run per API source at a time: two cores also run Spark, dbt and the drops
 
 
 def _port(url: str) -> int:

@@ -54,6 +54,7 @@ from botocore.exceptions import ClientError
 from hiring_signals.contract import Normaliser, Rejection
 from hiring_signals.identity import Pseudonymiser
 from hiring_signals.ingest import BatchCounts, commit_raw_batch
+from hiring_signals.quality.gates import deferred_data_docs
 from hiring_signals.sources.recruiter import SOURCE_NAME, DropFileError, UnknownAgency, parse_drop_file, profile
 from hiring_signals.storage import Lake, ObjectRef, PreconditionFailed, commit_batch
 from hiring_signals.storage.lake import canonical_json
@@ -388,12 +389,13 @@ def ingest_drop_keys(lake: Lake, keys, pseudonymiser: Pseudonymiser, *, strict: 
             errors.append({"key": key, "error": "no such object in landing (deleted after it was announced?)",
                            "type": "NoSuchKey"})
     files = []
-    for lf in sorted(landed, key=lambda f: (f.received_at, f.key)):
-        try:
-            files.append(ingest_file(lake, lf, pseudonymiser))
-        except (UnknownAgency, DropFileError, LandingChanged) as exc:
-            errors.append({"key": lf.key, "error": str(exc), "type": type(exc).__name__})
-            log.error("could not ingest %s: %s", lf.key, exc)
+    with deferred_data_docs():
+        for lf in sorted(landed, key=lambda f: (f.received_at, f.key)):
+            try:
+                files.append(ingest_file(lake, lf, pseudonymiser))
+            except (UnknownAgency, DropFileError, LandingChanged) as exc:
+                errors.append({"key": lf.key, "error": str(exc), "type": type(exc).__name__})
+                log.error("could not ingest %s: %s", lf.key, exc)
     fresh = [f for f in files if f["status"] in {"ingested", "duplicate_file"}]
     result = {
         "source": SOURCE,

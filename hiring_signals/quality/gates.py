@@ -8,6 +8,10 @@ Every gate run (raw, signals, marts) also lands in GX Data Docs, a static site i
 (`hs quality docs` prints where): the suite and the full validation result go to filesystem stores in
 `$HS_HOME/gx/` and the site pages for them are rendered, with the index listing every run so far.
 The pipeline's record of a gate stays the lake's `ops/validations/`; the site is for people to browse.
+
+Rendering the site costs more than the validation itself (GX recompiles its page templates and re-renders the
+index on every build), so a task that gates many batches wraps them in `deferred_data_docs()` and the site is
+built once, at the end, for all of them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,9 +124,35 @@ def _locked(directory: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def publish_data_docs(suite, run_results: dict, home: Path | None = None) -> Path:
-    """Store `run_results` (a checkpoint's, by ValidationResultIdentifier) and `suite`, render their Data Docs
-    pages and the index; return the site's index.html."""
+# (suite, run_results, home) of the gate runs whose Data Docs wait for the end of `deferred_data_docs()`
+_DEFERRED_DOCS: ContextVar[list | None] = ContextVar("deferred_data_docs", default=None)
+
+
+@contextmanager
+def deferred_data_docs():
+    """Gate runs inside the block add their Data Docs pages in one site build when the block ends, even when it
+    ends with an error (the runs before it were real and are recorded)."""
+    if _DEFERRED_DOCS.get() is not None:  # nested: the outermost block publishes
+        yield
+        return
+    pending: list = []
+    token = _DEFERRED_DOCS.set(pending)
+    try:
+        yield
+    finally:
+        _DEFERRED_DOCS.reset(token)
+        by_home: dict = {}
+        for suite, run_results, home in pending:
+            suites, results = by_home.setdefault(home, ({}, {}))
+            suites[suite.name] = suite
+            results.update(run_results)
+        for home, (suites, results) in by_home.items():
+            publish_data_docs(list(suites.values()), results, home)
+
+
+def publish_data_docs(suites, run_results: dict, home: Path | None = None) -> Path:
+    """Store `run_results` (checkpoints', by ValidationResultIdentifier) and `suites` (one or a list), render
+    their Data Docs pages and the index; return the site's index.html."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig, FilesystemStoreBackendDefaults
 
@@ -138,7 +169,8 @@ def publish_data_docs(suite, run_results: dict, home: Path | None = None) -> Pat
     with _locked(stores):
         # configured in code, not by a great_expectations.yml that concurrent writers would have to share
         context = gx.get_context(project_config=config, mode="ephemeral")
-        context.suites.add_or_update(suite)
+        for suite in suites if isinstance(suites, list) else [suites]:
+            context.suites.add_or_update(suite)
         for identifier, result in run_results.items():
             context.validation_results_store.set(identifier, result)
         context.build_data_docs(site_names=["local_site"], resource_identifiers=list(run_results))
@@ -150,7 +182,8 @@ def validate(suite_name: str, dataframe, *, batch: str, engine: str, parameters:
     """Run `suite_name` on `dataframe` ('pandas' or 'spark') in an ephemeral GX context.
 
     `parameters` are the suite's runtime expectation parameters ({"$PARAMETER": name} in the suite file).
-    With `data_docs` (the default) the run is added to the Data Docs site under `home` (default $HS_HOME)/data_docs/.
+    With `data_docs` (the default) the run is added to the Data Docs site under `home` (default $HS_HOME)/data_docs/
+    (at the end of the enclosing `deferred_data_docs()` block, if any).
     """
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
@@ -172,7 +205,11 @@ def validate(suite_name: str, dataframe, *, batch: str, engine: str, parameters:
     run = checkpoint.run(batch_parameters={"dataframe": dataframe}, expectation_parameters=parameters or None,
                          run_id=RunIdentifier(run_name=batch.replace("/", "__")))
     if data_docs:
-        publish_data_docs(load_suite(suite_name, suites_dir), run.run_results, home)
+        deferred = _DEFERRED_DOCS.get()
+        if deferred is None:
+            publish_data_docs(load_suite(suite_name, suites_dir), run.run_results, home)
+        else:
+            deferred.append((load_suite(suite_name, suites_dir), run.run_results, home))
 
     failures, evaluated = [], 0
     for suite_result in run.run_results.values():

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hiring_signals.config import WarehouseSettings
-from hiring_signals.quality.gates import GateResult, validate
+from hiring_signals.quality.gates import GateResult, deferred_data_docs, validate
 from hiring_signals.quality.suites import MARTS_SUITE_PREFIX, SUITES_DIR
 
 
@@ -123,7 +123,7 @@ def read_mart(settings: WarehouseSettings, mart: str):
 def validate_marts(settings: WarehouseSettings, *, batch: str, previous: dict | None = None,
                    directory: Path = SUITES_DIR, home: Path | None = None) -> MartsGateResult:
     """Validate every mart that has a suite; `previous` is the stored result whose row counts bound this run's.
-    Each mart's run is added to the Data Docs site under `home` ($HS_HOME by default)."""
+    Every mart's run is added to the Data Docs site under `home` ($HS_HOME by default) in one build."""
     suites = mart_suite_names(directory)
     if not suites:
         raise FileNotFoundError(f"no {MARTS_SUITE_PREFIX}*.json suites in {directory}")
@@ -134,19 +134,20 @@ def validate_marts(settings: WarehouseSettings, *, batch: str, previous: dict | 
     result = MartsGateResult(batch=batch, target=settings.target,
                              row_counts={m: int(len(f)) for m, f in frames.items()}, bounds={},
                              previous=(previous or {}).get("batch"))
-    for suite_name in suites:
-        mart = suite_name.removeprefix(MARTS_SUITE_PREFIX)
-        wanted, factor = _suite_parameters(suite_name, directory)
-        low, high = row_count_bounds(previous_counts.get(mart), factor, days)
-        result.bounds[mart] = [low, high]
-        parameters = {"min_rows": low, "max_rows": high}
-        for name in sorted(wanted - set(parameters)):
-            _, ref_mart, ref_column = name.split("__", 2)
-            if ref_mart not in frames:
-                raise KeyError(f"suite {suite_name} references {ref_mart}.{ref_column}, which has no suite/mart")
-            parameters[name] = sorted(frames[ref_mart][ref_column].dropna().unique().tolist())
-        result.marts[mart] = validate(suite_name, frames[mart], batch=f"{settings.target}/{batch}", engine="pandas",
-                                      parameters=parameters, suites_dir=directory, home=home)
+    with deferred_data_docs():  # one site build for every mart
+        for suite_name in suites:
+            mart = suite_name.removeprefix(MARTS_SUITE_PREFIX)
+            wanted, factor = _suite_parameters(suite_name, directory)
+            low, high = row_count_bounds(previous_counts.get(mart), factor, days)
+            result.bounds[mart] = [low, high]
+            parameters = {"min_rows": low, "max_rows": high}
+            for name in sorted(wanted - set(parameters)):
+                _, ref_mart, ref_column = name.split("__", 2)
+                if ref_mart not in frames:
+                    raise KeyError(f"suite {suite_name} references {ref_mart}.{ref_column}, which has no suite/mart")
+                parameters[name] = sorted(frames[ref_mart][ref_column].dropna().unique().tolist())
+            result.marts[mart] = validate(suite_name, frames[mart], batch=f"{settings.target}/{batch}", engine="pandas",
+                                          parameters=parameters, suites_dir=directory, home=home)
     return result
 
 

@@ -32,7 +32,8 @@ out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "elapsed": e
        "heavy": sorted(m for m in HEAVY if m in sys.modules and m not in heavy_before), "dags": {}}
 for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
-        "tasks": {t.task_id: {"retries": t.retries, "outlets": [getattr(o, "name", None) for o in t.outlets]} for t in dag.tasks},
+        "tasks": {t.task_id: {"retries": t.retries, "outlets": [getattr(o, "name", None) for o in t.outlets],
+                              "priority_weight": t.priority_weight, "weight_rule": str(getattr(t.weight_rule, "value", t.weight_rule))} for t in dag.tasks},
         "schedule_assets": sorted(asset_names(getattr(dag.timetable, "asset_condition", None))),
         "timetable": type(dag.timetable).__name__, "catchup": dag.catchup, "max_active_runs": dag.max_active_runs,
         "max_active_tasks": dag.max_active_tasks,
@@ -74,6 +75,18 @@ def test_every_task_retries(dagbag):
     for dag_id, dag in dagbag["dags"].items():
         for task_id, task in dag["tasks"].items():
             assert task["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
+
+
+def test_spark_and_dbt_tasks_take_free_slots_before_ingestion(dagbag):
+    """A backfill queues many ingestion tasks; the publications they trigger must not queue behind them."""
+    dags = dagbag["dags"]
+    # whatever the weight rule, no ingestion task's effective weight exceeds the sum of its DAG's weights
+    ingest = max(sum(t["priority_weight"] for t in dag["tasks"].values())
+                 for dag_id, dag in dags.items() if dag_id.startswith("hs_ingest_"))
+    for dag_id in ("hs_build_signals", "hs_publish_warehouse"):
+        for task_id, task in dags[dag_id]["tasks"].items():
+            assert task["weight_rule"] == "absolute" and task["priority_weight"] > ingest, \
+                f"{dag_id}.{task_id}: {task['weight_rule']} weight {task['priority_weight']} vs ingestion's up to {ingest}"
 
 
 def test_stages_are_wired_by_assets(dagbag):

@@ -204,3 +204,23 @@ def test_hs_quality_docs_says_when_there_is_no_site_yet(hs_home, capsys):
 
     assert main(["quality", "docs"]) == 1
     assert "no GX Data Docs yet" in capsys.readouterr().out
+
+
+def test_deferred_data_docs_builds_the_site_once_at_the_end_even_after_an_error(hs_home):
+    from hiring_signals.quality.gates import deferred_data_docs
+
+    index = hs_home / "data_docs" / "index.html"
+    with pytest.raises(RuntimeError, match="stop after two batches"):
+        with deferred_data_docs():
+            assert validate("raw_events", raw_rows(), batch="marketplace/20260501T000000Z_20260502T000000Z",
+                            engine="pandas").success
+            with deferred_data_docs():  # nested: the outer block publishes
+                df = raw_rows(2)
+                df.loc[1, "event_id"] = "e0"
+                assert not validate("raw_events", df, batch="gig/20260501T000000Z_20260502T000000Z",
+                                    engine="pandas").success
+            assert not index.exists(), "the site is built at the end of the block, not per gate run"
+            raise RuntimeError("stop after two batches")
+    html = index.read_text()
+    assert "marketplace__20260501T000000Z_20260502T000000Z" in html and "gig__20260501T000000Z_20260502T000000Z" in html
+    assert len(list((hs_home / "data_docs" / "validations" / "raw_events").rglob("*.html"))) == 2
