@@ -88,7 +88,9 @@ class LocalAirflow:
         Path(self.env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
         self.cli("db", "migrate")
 
-    def start(self) -> None:
+    def start(self, scheduler: bool = True) -> None:
+        """Start the API server, DAG processor and triggerer, and (unless `scheduler` is False: see
+        `start_scheduler`) the scheduler."""
         # Staging the dbt project (copy + `dbt parse`, ~10 s) here, before the dag-processor starts, keeps it out
         # of the first parse of hs_publish_warehouse, which would otherwise do it and blow the parse budget.
         from hiring_signals.warehouse.cosmos_config import stage_dbt_project
@@ -97,13 +99,22 @@ class LocalAirflow:
         self.write_local_settings()
         # The triggerer runs deferred tasks' triggers and the AssetWatchers of event-driven DAGs (the SQS
         # watcher of recruiter drops); without it those DAGs would never be triggered.
-        for name, args in (("airflow-api-server", ["api-server"]), ("airflow-scheduler", ["scheduler"]),
-                           ("airflow-dag-processor", ["dag-processor"]), ("airflow-triggerer", ["triggerer"])):
+        for name, args in (("airflow-api-server", ["api-server"]), ("airflow-dag-processor", ["dag-processor"]),
+                           ("airflow-triggerer", ["triggerer"])):
             self.processes.append(launch(name, [str(BIN / "airflow"), *args], self.log_dir, env=self.env,
                                          pid_dir=self.pid_dir))
-        self.scheduler_launched_at = time.monotonic()
+        if scheduler:
+            self.start_scheduler()
         api = self.processes[0]
         wait_for_http(f"{self.api}/monitor/health", timeout_s=180, process=api.process, log_path=api.log_path)
+
+    def start_scheduler(self) -> None:
+        """Launch the scheduler. A caller that creates backfills of many runs does that first and starts the
+        scheduler afterwards: on the SQLite metadata DB, a scheduler loop that meets runs a backfill is creating
+        can die of it (ObjectDeletedError on a DagRun, seen in the demo) and needs a restart."""
+        self.processes.append(launch("airflow-scheduler", [str(BIN / "airflow"), "scheduler"], self.log_dir,
+                                     env=self.env, pid_dir=self.pid_dir))
+        self.scheduler_launched_at = time.monotonic()
 
     def write_local_settings(self) -> Path:
         """$AIRFLOW_HOME/config/airflow_local_settings.py: the scheduler preloads dbt and cosmos, so the task

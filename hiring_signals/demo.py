@@ -98,7 +98,7 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
     airflow = LocalAirflow(settings, env, settings.airflow_api_port, log_dir, pid_dir=run_dir)
     print(f"starting Airflow (metadata DB: {settings.airflow_db_conn})")
     airflow.init_db()
-    airflow.start()
+    airflow.start(scheduler=False)  # started once the backfills exist (LocalAirflow.start_scheduler says why)
     airflow.wait_for_dags(DAG_IDS)
     dropped = replay_recruiter_drops(settings, seed=scenario.seed, candidates=scenario.candidates,
                                      employers=scenario.employers, start=scenario.start, end=scenario.end)
@@ -112,6 +112,7 @@ def run(scenario: DemoScenario = DemoScenario(), timeout_s: float = 3600) -> int
                          max_active_runs=scenario.backfill_parallelism // len(INGEST_DAGS) or 1)
     print(f"backfilling {', '.join(INGEST_DAGS)}: {runs} runs of {scenario.interval_days} days each, one batch per "
           "day; Spark and dbt follow on Asset events")
+    airflow.start_scheduler()
     try:
         wait_for_chain(airflow, settings, runs, last_day, timeout_s)
     except BaseException:

@@ -54,6 +54,7 @@ class ManagedProcess:
     pid_file: Path | None = None
 
     def stop(self, timeout_s: float = 15.0) -> None:
+        members = session_members(self.process.pid)
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -61,8 +62,49 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=timeout_s)
+        _stop_pids(members, timeout_s)
         if self.pid_file and self.pid_file.exists():
             self.pid_file.unlink()
+
+
+def session_members(leader: int) -> list[int]:
+    """Every live process of the session `leader` started (launch() makes each service a session leader).
+
+    Stopping a service's process group is not enough: Airflow's task runner puts each task in a process group of
+    its own, and a task that outlived its scheduler (re-parented to init) would keep running after `hs stop`.
+    The session id survives both."""
+    members = []
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            if pid != leader and os.getsid(pid) == leader:
+                members.append(pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def _stop_pids(pids: list[int], timeout_s: float) -> None:
+    """SIGTERM what is still alive of `pids`, SIGKILL what is left after `timeout_s`."""
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout_s
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def launch(name: str, argv: list[str], log_dir: Path, env: dict | None = None, pid_dir: Path | None = None,
@@ -89,14 +131,20 @@ def stop_pid_files(pid_dir: Path, timeout_s: float = 20.0) -> list[str]:
     for pid_file in sorted(pid_dir.glob("*.pid")):
         try:
             pid = int(pid_file.read_text().strip())
-            os.killpg(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                os.killpg(pid, 0)
-                time.sleep(0.2)
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, ValueError, PermissionError):
+        except ValueError:
+            pid = None
+        members = session_members(pid) if pid else []
+        try:
+            if pid:
+                os.killpg(pid, signal.SIGTERM)
+                deadline = time.monotonic() + timeout_s
+                while time.monotonic() < deadline:
+                    os.killpg(pid, 0)
+                    time.sleep(0.2)
+                os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
+        _stop_pids(members, timeout_s)
         stopped.append(pid_file.stem)
         pid_file.unlink(missing_ok=True)
     return stopped

@@ -90,6 +90,28 @@ def test_signal_ranges_come_from_the_catalog():
     assert len(conditions) == 2 and "completion_rate" in conditions[0] and "mean_rubric_score" in conditions[1]
 
 
+@pytest.mark.spark
+def test_the_signal_gate_runs_on_spark_as_on_pandas(spark):
+    """The job gates its signals with GX's Spark engine (its pandas engine only for small inputs): the same suite
+    must reach the same verdicts, failure for failure, on a Spark DataFrame."""
+    from hiring_signals.contract.curated_schema import CURATED_SCHEMAS
+
+    rows = signal_rows([("completion_rate", 1.0), ("completion_rate", 1.5), ("mean_rubric_score", 0.5),
+                        ("signal_score", 55.0), ("engagements_started", 12.0)])
+    rows.loc[3, "explanation"] = None
+    frame = spark.createDataFrame(pa.Table.from_pandas(rows, schema=CURATED_SCHEMAS["candidate_signals"],
+                                                       preserve_index=False))
+    on_spark = validate("candidate_signals", frame, batch="t", engine="spark")
+    on_pandas = validate("candidate_signals", rows, batch="t", engine="pandas")
+    assert not on_spark.success and on_spark.evaluated == on_pandas.evaluated
+    failed = sorted((f["type"], str(f["column"]), f["condition"] or "", f["unexpected_count"]) for f in on_spark.failures)
+    assert failed == sorted((f["type"], str(f["column"]), f["condition"] or "", f["unexpected_count"])
+                            for f in on_pandas.failures)
+    assert len(failed) == 3, failed  # the two ranges and the unexplained composite
+    assert validate("candidate_signals", frame.where("(signal = 'completion_rate' and value <= 1.0) or signal = 'engagements_started'"), batch="t",
+                    engine="spark").success
+
+
 def test_signal_gate_checks_provenance_and_the_composite_explanation():
     rows = signal_rows([("signal_score", 55.0), ("signal_score", 120.0), ("active_weeks_90d", 14.0)])
     rows.loc[0, "explanation"] = None  # the composite must explain itself

@@ -71,6 +71,7 @@ def test_the_job_runs_small_inputs_in_small_input_mode(spark, monkeypatch, raw_r
 
     def compute(spark_, *args):
         seen.update({key: spark_.conf.get(key) for key in SMALL_INPUT_CONF})
+        seen["small"] = args[-1]  # the gate validates on the driver (GX pandas) only in small-input mode
         return 0
 
     monkeypatch.setattr(job, "_compute_gate_and_commit", compute)
@@ -79,6 +80,7 @@ def test_the_job_runs_small_inputs_in_small_input_mode(spark, monkeypatch, raw_r
     spark.conf.set("spark.sql.codegen.wholeStage", "true")
     try:
         assert job.run(spark, settings, date(2026, 6, 1)) == 0
+        assert seen.pop("small") is small
         if small:
             assert seen == SMALL_INPUT_CONF
         else:
