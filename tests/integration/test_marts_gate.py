@@ -142,9 +142,13 @@ def test_out_of_range_values_fail(wh_settings, suites_dir):
 
 def test_row_count_bounds():
     assert row_count_bounds(None, 3.0) == [0, None]
-    assert row_count_bounds(4, 3.0) == [1, 12]
+    assert row_count_bounds(400, 3.0) == [133, 1200]
     assert row_count_bounds(0, 3.0) == [0, None]  # an empty mart bounds nothing
     assert row_count_bounds(700, 3.0, days=7) == [33, 14700]  # a week after the previous publication
+    # a young mart grows from at least ROW_COUNT_GROWTH_FLOOR (100) rows: the demo's cold-start backfill went
+    # from 10 deliverables in its first week to 1,619 six weeks later
+    assert row_count_bounds(4, 3.0) == [1, 300]
+    assert row_count_bounds(10, 3.0, days=42) == [0, 12600]
 
 
 def test_stored_previous_result_bounds_the_next_publication(wh_settings, suites_dir, lake):
@@ -156,24 +160,25 @@ def test_stored_previous_result_bounds_the_next_publication(wh_settings, suites_
     index = (wh_settings.home / "data_docs" / "index.html").read_text()
     assert all(f"marts.{m}" in index for m in GOOD)
 
-    # a fan-out bug: every engagement row fourfold (grain kept unique by a suffix), beyond the factor of 3
-    fanned = [(f"{e}_{i}", c, emp, n, r, s) for e, c, emp, n, r, s in GOOD["fct_engagements"] for i in range(4)]
+    # a fan-out bug: every engagement row a hundredfold (grain kept unique by a suffix), beyond the factor of 3
+    # (on a 4-row mart, scaled from ROW_COUNT_GROWTH_FLOOR = 100 rows: at most 300 the next day)
+    fanned = [(f"{e}_{i}", c, emp, n, r, s) for e, c, emp, n, r, s in GOOD["fct_engagements"] for i in range(100)]
     publish(wh_settings, {**GOOD, "fct_engagements": fanned})
-    with pytest.raises(MartsGateFailed, match=r"expect_table_row_count_to_be_between: observed 16"):
+    with pytest.raises(MartsGateFailed, match=r"expect_table_row_count_to_be_between: observed 400"):
         pipeline.gate_marts(wh_settings, d2, suites_dir=suites_dir)
     # GX lays a dotted suite name out as directories: validations/marts/<mart>/<run>/...
     runs = sorted(p.name for p in (wh_settings.home / "data_docs" / "validations" / "marts" / "fct_engagements").iterdir())
     assert runs == [f"{target}__2026-05-01", f"{target}__2026-05-02"]
     stored = lake.get_json(layout.validation_result_ref(lake, "marts", f"{target}/{d2}"))
     assert stored["success"] is False and stored["previous"] == "2026-05-01"
-    assert stored["bounds"]["fct_engagements"] == [1, 12] and stored["row_counts"]["fct_engagements"] == 16
+    assert stored["bounds"]["fct_engagements"] == [1, 300] and stored["row_counts"]["fct_engagements"] == 400
 
     # the failed D2 never bounds D3: D3 is compared with D1, the last publication that passed, two days before
     publish(wh_settings, GOOD)
     third = pipeline.gate_marts(wh_settings, d3, suites_dir=suites_dir)
     assert third["previous"] == "2026-05-01"
     stored = lake.get_json(layout.validation_result_ref(lake, "marts", f"{target}/{d3}"))
-    assert stored["bounds"]["fct_engagements"] == [0, 24]
+    assert stored["bounds"]["fct_engagements"] == [0, 600]
     # rerunning D2 on fixed marts passes and stores a result identical to what a first good run would
     second = pipeline.gate_marts(wh_settings, d2, suites_dir=suites_dir)
     body = lake.get(layout.validation_result_ref(lake, "marts", f"{target}/{d2}"))
