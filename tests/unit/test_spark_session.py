@@ -90,3 +90,36 @@ def test_the_job_runs_small_inputs_in_small_input_mode(spark, monkeypatch, raw_r
     finally:
         for key, value in before.items():
             spark.conf.set(key, value) if value is not None else spark.conf.unset(key)
+
+
+def test_jvm_function_handles_are_looked_up_once(spark, monkeypatch):
+    """F.* calls cost one py4j round trip each once their JVM method is known, and build the same columns."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import builtin
+
+    memoized = builtin._get_jvm_function
+    assert getattr(memoized, "memoized", False), "build_session memoizes the look-up"
+    client = spark.sparkContext._gateway._gateway_client
+    sent = []
+    send = client.send_command
+
+    def counting(command, *args, **kwargs):
+        if not command.startswith("m\n"):  # not py4j's releases of garbage-collected Java objects
+            sent.append(command)
+        return send(command, *args, **kwargs)
+
+    def build():
+        return [F.upper(F.col(f"c{i}")) for i in range(10)]
+
+    monkeypatch.setattr(client, "send_command", counting)
+    build()  # the first calls look the handles up
+    sent.clear()
+    with_memo = build()
+    memo_trips = len(sent)
+    monkeypatch.setattr(builtin, "_get_jvm_function", memoized.original)
+    sent.clear()
+    without = build()
+    trips = len(sent)
+    assert [str(c) for c in with_memo] == [str(c) for c in without] == [f"Column<'upper(c{i})'>" for i in range(10)]
+    # 20 function calls: one round trip each with the handle kept, three (class, method, call) without
+    assert (memo_trips, trips) == (20, 60)
