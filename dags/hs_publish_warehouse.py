@@ -1,7 +1,8 @@
 """Publishes the warehouse marts and the ATS feed whenever a curated snapshot lands.
 
-load_curated (every snapshot the triggering events name, oldest first, so the history mart misses none when
-several queued up behind a running publication) -> dbt, one Airflow task per node (cosmos: each seed and model, then its data and unit tests;
+load_curated (every snapshot the triggering events name and every one committed since the last published feed,
+oldest first, so the history mart misses none when several queued up behind a running publication or an Asset
+event was held back) -> dbt, one Airflow task per node (cosmos: each seed and model, then its data and unit tests;
 tests spanning several models after all of them; each model/seed emits `warehouse://hiring_signals/<node>`)
 -> gate_marts (GX suites on every mart: ranges, grain keys, references, row-count change against the previous
 publication; a failure stops here) -> export_feed (NDJSON + manifest in the feeds bucket).
@@ -36,11 +37,20 @@ from hiring_signals.warehouse.cosmos_config import build_dbt_task_group
 def hs_publish_warehouse():
     @task(multiple_outputs=True)
     def resolve_as_of_date(triggering_asset_events=None, params=None) -> dict:
-        """The snapshots to load (ascending) and the one to gate and export (the latest)."""
+        """The snapshots to load (ascending) and the one to gate and export (the latest): the one given by hand,
+        else those the events name plus any committed since the last publication (`pipeline.snapshots_to_publish`)."""
         manual = (params or {}).get("as_of_date")
-        snapshots = [manual] if manual else extras(triggering_asset_events or {}, "as_of_date")
+        if manual:
+            snapshots = [manual]
+        else:
+            from hiring_signals import pipeline
+            from hiring_signals.config import load_settings
+
+            named = extras(triggering_asset_events or {}, "as_of_date")
+            snapshots = pipeline.snapshots_to_publish(load_settings(), named)
+            print(f"snapshots named by the triggering events: {named}; to publish: {snapshots}")
         if not snapshots:
-            raise AirflowSkipException("no curated snapshot named by the triggering events or params")
+            raise AirflowSkipException("no curated snapshot named by the triggering events or params, none unpublished")
         return {"as_of_date": snapshots[-1], "snapshots": snapshots}
 
     @task

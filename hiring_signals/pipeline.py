@@ -204,6 +204,29 @@ def build_signals(settings: Settings, as_of_date: date) -> dict:
 
 # --- warehouse and feed ---------------------------------------------------------------------------------
 
+def snapshots_to_publish(settings: Settings, named: list[str]) -> list[str]:
+    """The curated snapshots a publication loads, ascending: those its triggering events name, plus every complete
+    snapshot (all curated datasets committed) newer than the latest published feed.
+
+    Airflow 3.3 can leave an Asset event that arrives while a run of the DAG is queued unconsumed until another
+    event comes (apache/airflow#56050): the demo's last snapshot was committed, announced, and never published.
+    Reading what is committed, not only what was announced, closes that gap; loading is idempotent per as-of
+    date, so a snapshot named twice is harmless."""
+    from hiring_signals.contract.curated_schema import CURATED_SCHEMAS
+
+    lake = Lake(settings.s3)
+    latest = layout.feed_latest_ref(lake)
+    published = lake.get_json(latest)["as_of_date"] if lake.exists(latest) else ""
+    bucket = lake.bucket_for("curated")
+
+    def as_of_dates(dataset: str) -> set[str]:
+        prefix = layout.curated_manifest_ref(lake, dataset, date(2000, 1, 1)).key.rsplit("=", 1)[0] + "="
+        return {k[len(prefix):].removesuffix(".json") for k in lake.list_keys(bucket, prefix) if k.endswith(".json")}
+
+    complete = set.intersection(*(as_of_dates(dataset) for dataset in CURATED_SCHEMAS))
+    return sorted(set(named) | {d for d in complete if d > published})
+
+
 def load_curated(settings: Settings, as_of_date: date) -> dict:
     """Load the curated snapshot and the raw batches it was built from into the warehouse (idempotent).
 

@@ -1,13 +1,15 @@
-"""The whole chain through a real Airflow scheduler: simulator over HTTP -> moto S3 -> Spark -> dbt on
-DuckDB (and PostgreSQL) -> feed; the downstream DAGs start on Asset events, as in production.
+"""The whole chain through a real Airflow scheduler (metadata on PostgreSQL): simulator over HTTP -> moto S3 ->
+Spark -> dbt on DuckDB -> feed; the downstream DAGs start on Asset events, as in production.
 
-Checks concrete published values for the scripted personas, reconciliation, idempotent reruns of an
-interval (raw and curated byte-for-byte, marts row-for-row), and the same marts on PostgreSQL.
+Checks concrete published values for the scripted personas, reconciliation and idempotent reruns of an
+interval (raw and curated byte-for-byte, marts row-for-row). The cosmos-rendered dbt tasks on PostgreSQL are
+tests/integration/test_publish_dag_cosmos.py's; every model on both targets, test_warehouse_*.
 """
 
 from __future__ import annotations
 
 import gzip
+import time
 import uuid
 from datetime import date, timedelta
 
@@ -26,7 +28,7 @@ from hiring_signals.simulators.marketplace.personas import PERSONAS
 from hiring_signals.simulators import gig
 from hiring_signals import drops
 from hiring_signals.simulators.recruiter_drops import DropFaults, generate as generate_drops, upload as upload_drops
-from hiring_signals.storage.notifications import ensure_drop_notifications
+from hiring_signals.storage.notifications import ensure_drop_notifications, queue_url, sqs_client
 from hiring_signals.storage import Lake, read_manifests
 from hiring_signals.storage import layout
 from hiring_signals.warehouse.loader import query, query_dicts
@@ -110,16 +112,36 @@ def chain(moto_endpoint, tmp_path_factory, request):
         admin.close()
 
 
+def queue_depth(sqs, url) -> int:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                   "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
 def test_every_dag_ran_green_and_downstream_was_asset_triggered(chain):
     airflow = chain["airflow"]
+    landed = {f.key for f in chain["drop_set"].files}
     assert airflow.failed_tasks(DAG_IDS) == []
     for dag_id in INGEST_DAGS:
         assert sum(r["state"] == "success" for r in airflow.dag_runs(dag_id)) == RUNS, dag_id
     for dag_id in ("hs_build_signals", "hs_publish_warehouse"):
         runs = airflow.dag_runs(dag_id)
         assert runs and all(r["run_type"] == "asset_triggered" for r in runs), runs
-    # recruiter drops arrive by S3 notification -> SQS -> AssetWatcher, not by schedule
-    assert any(r["run_type"] == "asset_triggered" for r in airflow.dag_runs("hs_ingest_recruiter_drops"))
+    # recruiter drops arrive by S3 notification -> SQS -> AssetWatcher, not by schedule: runs created by the
+    # watcher's Asset events, each naming landed files ...
+    drop_runs = [r for r in airflow.dag_runs("hs_ingest_recruiter_drops") if r["run_type"] == "asset_triggered"]
+    assert drop_runs
+    for run in drop_runs:
+        plan = airflow.get(f"/dags/hs_ingest_recruiter_drops/dagRuns/{run['dag_run_id']}/taskInstances/resolve_keys/"
+                           "xcomEntries/return_value")["value"]
+        assert plan["mode"] == "events" and plan["named"] >= 1 and set(plan["keys"]) <= landed, plan
+    # ... and every notification was acknowledged (deleted from the queue) once Airflow had persisted its event
+    sqs = sqs_client(chain["settings"].s3)
+    url = queue_url(sqs, chain["settings"].recruiter_queue)
+    deadline = time.monotonic() + 60
+    while queue_depth(sqs, url) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert queue_depth(sqs, url) == 0
 
 
 def test_counts_reconcile_across_every_batch(chain):
@@ -225,38 +247,3 @@ def wait_for_rerun(airflow, runs_before, rerun_day, timeout_s=900):
             return
         time.sleep(3)
     raise TimeoutError(f"the rerun of {rerun_day} did not flow through every DAG")
-
-
-def test_same_marts_on_postgresql(chain):
-    """Publish the same snapshot to PostgreSQL with the warehouse DAG itself (`airflow dags test`)."""
-    settings, airflow = chain["settings"], chain["airflow"]
-    pg_schema = f"e2e_pg_{uuid.uuid4().hex[:8]}"
-    pg_env = {"HS_WAREHOUSE_TARGET": "postgres", "HS_PG_DATABASE": "test", "HS_WAREHOUSE_SCHEMA": pg_schema}
-    pg_airflow = LocalAirflow(settings, {**chain["env"], **pg_env}, airflow.api_port, airflow.log_dir)
-    # `dags test` runs the tasks in its own process; a live scheduler on the same metadata DB would also pick up
-    # that run's task instances and the two would collide (TaskAlreadyRunningError). The chain is done by now.
-    for proc in airflow.processes:
-        if proc.name == "airflow-scheduler":
-            proc.stop()
-    try:
-        pg_airflow.cli("dags", "test", "hs_publish_warehouse", "-c", orjson.dumps({"as_of_date": LAST_DAY.isoformat()}).decode())
-        pg_settings = load_settings({**chain["env"], **pg_env})
-        duck, pg = marts(settings), marts(pg_settings)
-        # DuckDB's history also holds the earlier as-of dates published during the backfill
-        duck["fct_candidate_signals_daily"] = [r for r in duck["fct_candidate_signals_daily"] if r[2] == LAST_DAY]
-        for mart in MARTS:
-            assert len(pg[mart]) == len(duck[mart]) > 0, mart
-        # PostgreSQL hands numerics back as decimals (strings over ADBC): compare as doubles rounded in SQL on both sides
-        feed_cols = "candidate_ref, " + ", ".join(
-            f"cast(round(cast({s.name} as numeric(20, 8)), 6) as double precision), {s.name}_evidence" for s in SIGNALS
-        )
-        q = "select {cols} from {schema}.candidate_signal_feed order by candidate_ref"
-        duck_feed = query(settings.warehouse, q.format(cols=feed_cols, schema=settings.warehouse.schema))
-        pg_feed = query(pg_settings.warehouse, q.format(cols=feed_cols, schema=pg_schema))
-        normalise = lambda rows: [tuple(float(v) if v is not None and not isinstance(v, str) else v for v in r) for r in rows]
-        assert normalise(pg_feed) == normalise(duck_feed)
-    finally:
-        with psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test") as conn:
-            with conn.cursor() as cur:
-                for suffix in ("", "_staging", "_intermediate", "_seeds", "_landing"):
-                    cur.execute(f'drop schema if exists "{pg_schema}{suffix}" cascade')

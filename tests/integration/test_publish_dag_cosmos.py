@@ -1,10 +1,12 @@
-"""dbt through Airflow for real: the project rendered by cosmos (one build task per node, then the tests spanning models) runs under `airflow dags test`
-on DuckDB, from the raw + curated story of test_warehouse_raw_dbt, then the GX marts gate, and every model/seed
-emits its Asset.
+"""dbt through Airflow for real, on PostgreSQL: the project rendered by cosmos (one build task per node, then the
+tests spanning models) runs under `airflow dags test` from the raw + curated story of test_warehouse_raw_dbt, then
+the GX marts gate, and every model/seed emits its Asset.
 
 The DAG here is the publish DAG's middle (load -> `build_dbt_task_group` -> `pipeline.gate_marts`), loading the
-story's tables from Parquet instead of a lake snapshot, so it needs no Spark job run or ingestion first.
-(The end-to-end test publishes through hs_publish_warehouse itself, on DuckDB and PostgreSQL.)
+story's tables from Parquet instead of a lake snapshot, so it needs no Spark job run or ingestion first. The
+end-to-end test publishes through hs_publish_warehouse itself, on DuckDB (the embedded target), with the scheduler;
+this test is the cosmos profile and every node on the other target. (Every model, seed and test runs on both
+targets in the test_warehouse_* modules too, with plain `dbt build`.)
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from hiring_signals.embedded import free_port
 from hiring_signals.storage import layout
 from hiring_signals.warehouse import query, run_dbt
 from hiring_signals.warehouse.cosmos_config import WAREHOUSE_ASSET_PREFIX, stage_dbt_project
+from tests.warehouse_targets import open_warehouse
 
 # The story (raw batches over three sources and Spark's curated snapshot of them) is the warehouse test's own.
 from test_warehouse_raw_dbt import AS_OF, batch_tables, curated  # noqa: F401  (curated is a fixture)
 
-pytestmark = [pytest.mark.spark]
+pytestmark = [pytest.mark.spark, pytest.mark.postgres]
 
 DAG_ID = "hs_publish_cosmos_test"
 
@@ -91,8 +94,13 @@ def test_dbt_runs_per_node_under_airflow_then_the_gate(curated, hs_env, lake, tm
     (dags / f"{DAG_ID}.py").write_text(textwrap.dedent(DAG_FILE.format(
         fixture=str(fixture), as_of=AS_OF.isoformat(), dag_id=DAG_ID)))
 
-    env = {**hs_env, "HS_WAREHOUSE_TARGET": "duckdb"}
-    settings = load_settings(env)
+    with open_warehouse("postgres", tmp_path, "hs_cosmos", base_env=hs_env) as settings:
+        env = {**hs_env, "HS_WAREHOUSE_TARGET": "postgres", "HS_WAREHOUSE_SCHEMA": settings.warehouse.schema}
+        assert load_settings(env).warehouse == settings.warehouse
+        run_on_airflow(settings, env, lake, tmp_path)
+
+
+def run_on_airflow(settings, env, lake, tmp_path):
     staged = stage_dbt_project(settings)  # the set-up step (`hs dbt-parse`); the DAG file would do it otherwise
     airflow = LocalAirflow(settings, env, free_port(), tmp_path / "airflow-logs", dags_folder=dags)
     airflow.init_db()
@@ -117,7 +125,7 @@ def test_dbt_runs_per_node_under_airflow_then_the_gate(curated, hs_env, lake, tm
     assert "dbt.cross_model_tests" in dbt_tasks  # relationships and cross-checks against Spark, after every model
     assert emitted == sorted(WAREHOUSE_ASSET_PREFIX + n for n in built)
 
-    gate = lake.get_json(layout.validation_result_ref(lake, "marts", f"duckdb/{AS_OF.isoformat()}"))
+    gate = lake.get_json(layout.validation_result_ref(lake, "marts", f"postgres/{AS_OF.isoformat()}"))
     assert gate["success"] is True and gate["previous"] is None
     assert gate["row_counts"]["dim_candidates"] > 0 and gate["row_counts"]["fct_engagements"] > 0
 
