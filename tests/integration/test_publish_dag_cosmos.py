@@ -97,10 +97,10 @@ def test_dbt_runs_per_node_under_airflow_then_the_gate(curated, hs_env, lake, tm
     with open_warehouse("postgres", tmp_path, "hs_cosmos", base_env=hs_env) as settings:
         env = {**hs_env, "HS_WAREHOUSE_TARGET": "postgres", "HS_WAREHOUSE_SCHEMA": settings.warehouse.schema}
         assert load_settings(env).warehouse == settings.warehouse
-        run_on_airflow(settings, env, lake, tmp_path)
+        run_on_airflow(settings, env, lake, tmp_path, dags)
 
 
-def run_on_airflow(settings, env, lake, tmp_path):
+def run_on_airflow(settings, env, lake, tmp_path, dags):
     staged = stage_dbt_project(settings)  # the set-up step (`hs dbt-parse`); the DAG file would do it otherwise
     airflow = LocalAirflow(settings, env, free_port(), tmp_path / "airflow-logs", dags_folder=dags)
     airflow.init_db()
