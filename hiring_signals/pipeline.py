@@ -220,7 +220,7 @@ def snapshots_to_publish(settings: Settings, named: list[str]) -> list[str]:
     bucket = lake.bucket_for("curated")
 
     def as_of_dates(dataset: str) -> set[str]:
-        prefix = layout.curated_manifest_ref(lake, dataset, date(2000, 1, 1)).key.rsplit("=", 1)[0] + "="
+        prefix = lake.ref("curated", layout.curated_manifests_prefix(dataset)).key
         return {k[len(prefix):].removesuffix(".json") for k in lake.list_keys(bucket, prefix) if k.endswith(".json")}
 
     complete = set.intersection(*(as_of_dates(dataset) for dataset in CURATED_SCHEMAS))

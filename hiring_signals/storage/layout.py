@@ -56,8 +56,13 @@ def curated_prefix(dataset: str, as_of_date: date) -> str:
     return f"{dataset}/as_of_date={as_of_date.isoformat()}"
 
 
+def curated_manifests_prefix(dataset: str) -> str:
+    """What every curated manifest key of `dataset` starts with, up to its as-of date (within the curated zone)."""
+    return f"_manifests/{dataset}/as_of_date="
+
+
 def curated_manifest_ref(lake: Lake, dataset: str, as_of_date: date) -> ObjectRef:
-    return lake.ref("curated", f"_manifests/{dataset}/as_of_date={as_of_date.isoformat()}.json")
+    return lake.ref("curated", f"{curated_manifests_prefix(dataset)}{as_of_date.isoformat()}.json")
 
 
 def state_prefix(table: str, as_of_date: date) -> str:
