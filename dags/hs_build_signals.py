@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import Metadata, dag, task
 
-from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, PUBLISH_FIRST, DROP_SOURCES, SOURCES, any_of, raw_events_asset
+from hs_common import CURATED_SIGNALS, DEFAULT_ARGS, DROP_SOURCES, PUBLISH_FIRST, SOURCES, any_of, raw_events_asset
 
 
 @dag(

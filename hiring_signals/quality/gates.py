@@ -150,9 +150,9 @@ def deferred_data_docs():
             publish_data_docs(list(suites.values()), results, home)
 
 
-def publish_data_docs(suites, run_results: dict, home: Path | None = None) -> Path:
-    """Store `run_results` (checkpoints', by ValidationResultIdentifier) and `suites` (one or a list), render
-    their Data Docs pages and the index; return the site's index.html."""
+def publish_data_docs(suites: list, run_results: dict, home: Path | None = None) -> Path:
+    """Store `run_results` (checkpoints', by ValidationResultIdentifier) and `suites`, render their Data Docs
+    pages and the index; return the site's index.html."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import DataContextConfig, FilesystemStoreBackendDefaults
 
@@ -169,7 +169,7 @@ def publish_data_docs(suites, run_results: dict, home: Path | None = None) -> Pa
     with _locked(stores):
         # configured in code, not by a great_expectations.yml that concurrent writers would have to share
         context = gx.get_context(project_config=config, mode="ephemeral")
-        for suite in suites if isinstance(suites, list) else [suites]:
+        for suite in suites:
             context.suites.add_or_update(suite)
         for identifier, result in run_results.items():
             context.validation_results_store.set(identifier, result)
@@ -207,7 +207,7 @@ def validate(suite_name: str, dataframe, *, batch: str, engine: str, parameters:
     if data_docs:
         deferred = _DEFERRED_DOCS.get()
         if deferred is None:
-            publish_data_docs(load_suite(suite_name, suites_dir), run.run_results, home)
+            publish_data_docs([load_suite(suite_name, suites_dir)], run.run_results, home)
         else:
             deferred.append((load_suite(suite_name, suites_dir), run.run_results, home))
 
