@@ -183,6 +183,9 @@ class LocalAirflow:
     def post(self, path: str, body: dict) -> dict:
         return self._request("POST", path, json=body)
 
+    def set_paused(self, dag_id: str, paused: bool = True) -> dict:
+        return self._request("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
+
     def wait_for_dags(self, dag_ids: list[str], timeout_s: float = 240) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

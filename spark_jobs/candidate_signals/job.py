@@ -57,7 +57,7 @@ from spark_jobs.candidate_signals import state as st
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.io.curated_writer import Destination, write_dataset
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
-from spark_jobs.session import session_for, small_input_mode
+from spark_jobs.session import run_concurrently, session_for, small_input_mode
 
 log = logging.getLogger("hs.spark.candidate_signals")
 
@@ -248,7 +248,8 @@ def lake_destination(lake: Lake, settings: Settings) -> Destination:
     return Destination.s3(lake.bucket_for("curated"), settings.s3.arrow_fs_kwargs())
 
 
-def write_curated(frame, dataset: str, as_of_date: date, destination: Destination, buckets: int) -> list[dict]:
+def write_curated(frame, dataset: str, as_of_date: date, destination: Destination, buckets: int,
+                  tasks: int | None = None) -> list[dict]:
     """Upload `dataset` (a Spark DataFrame) as HS_CURATED_BUCKETS-bucketed Parquet under its curated prefix,
     from the executors; returns the manifest's file entries (nothing is committed yet). The rows are bucketed
     on the dataset's sort key (its grain: unique per row, so buckets are even)."""
@@ -256,7 +257,7 @@ def write_curated(frame, dataset: str, as_of_date: date, destination: Destinatio
     written = write_dataset(frame, destination=destination,
                             prefix=f"curated/{layout.curated_prefix(dataset, as_of_date)}",
                             schema=CURATED_SCHEMAS[dataset], dataset=dataset, sort_keys=keys, bucket_keys=keys,
-                            buckets=buckets, parquet_options=PARQUET_OPTIONS)
+                            buckets=buckets, parquet_options=PARQUET_OPTIONS, tasks=tasks)
     return manifest_files(destination, "curated", written)
 
 
@@ -324,7 +325,7 @@ def _compute_gate_and_commit(spark, settings: Settings, lake: Lake, inputs: RawI
         return _incremental_impossible(f"de-duplication conflict: {conflict}")
     state = state.cache()
     # Counting materialises the cached state (every later step reads it); nothing is collected.
-    state_rows = {name: state.tables[name].count() for name in st.TABLES}
+    state_rows = run_concurrently(lambda name: state.tables[name].count(), st.TABLES)
     summary = {**computation.summary(), **{k: v for k, v in state.delta.items() if k != "mode"},
                "state_rows": state_rows}
     log.info("state as of %s: %s", as_of_date, summary)
@@ -356,16 +357,19 @@ def _compute_gate_and_commit(spark, settings: Settings, lake: Lake, inputs: RawI
     gate_summary = {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated}
 
     destination = lake_destination(lake, settings)
+    # A small input's tables fit a task per core; the files are the same (curated_writer.write_dataset).
+    tasks = min(settings.curated_buckets, spark.sparkContext.defaultParallelism) if small else None
     # The state before the datasets (after the gate: a failed gate commits nothing): a crash between the two
     # leaves a state the next run merges into, never a snapshot without its state.
     st.write_state(lake, state, as_of_date, as_of_end,
                    {"consumed_objects": sorted(o.path for o in inputs.objects), "computation": summary},
-                   destination=destination, buckets=settings.curated_buckets)
+                   destination=destination, buckets=settings.curated_buckets, tasks=tasks)
     # What each commit replaces is read before its files are uploaded (the commit is conditional on it).
     etags = {name: lake.etag(layout.curated_manifest_ref(lake, name, as_of_date)) for name in COMMIT_ORDER}
-    files = {}
+    files = run_concurrently(
+        lambda name: write_curated(datasets[name], name, as_of_date, destination, settings.curated_buckets, tasks),
+        COMMIT_ORDER)
     for name in COMMIT_ORDER:
-        files[name] = write_curated(datasets[name], name, as_of_date, destination, settings.curated_buckets)
         log.info("%s: %d file(s) written by the executors", name, len(files[name]))
     gated.unpersist()
     state.unpersist()

@@ -60,6 +60,7 @@ from hiring_signals.storage import layout
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.io.curated_writer import Destination, write_dataset
 from spark_jobs.io.s3_arrow_source import S3Object, read_parquet_arrow, read_parquet_s3a
+from spark_jobs.session import run_concurrently
 
 log = logging.getLogger("hs.spark.candidate_signals.state")
 
@@ -241,15 +242,14 @@ def state_compatibility() -> dict:
 
 
 def write_state(lake: Lake, state: SignalState, as_of_date: date, as_of_end: datetime, body: dict, *,
-                destination: Destination, buckets: int) -> dict:
+                destination: Destination, buckets: int, tasks: int | None = None) -> dict:
     """Commit every state table, then the state manifest that makes them one state (committed last).
 
     The executors write each table (spark_jobs.io.curated_writer: `buckets` hash buckets of its sort key, one
     sorted Parquet file per non-empty bucket) straight to `destination` (the curated zone's bucket); only
     per-file metadata reaches the driver, which commits the table's manifest as every zone does.
     """
-    committed = {}
-    for name in TABLES:
+    def write_table(name: str) -> dict:
         prefix = layout.state_prefix(name, as_of_date)
         manifest_ref = layout.state_manifest_ref(lake, name, as_of_date)
         etag = lake.etag(manifest_ref)  # what this commit replaces, read before the upload
@@ -257,7 +257,8 @@ def write_state(lake: Lake, state: SignalState, as_of_date: date, as_of_end: dat
         keys = _sort_keys(name)
         written = write_dataset(frame, destination=destination, prefix=f"curated/{prefix}",
                                 schema=to_arrow_schema(frame.schema, timezone="UTC"), dataset=f"state/{name}",
-                                sort_keys=keys, bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS)
+                                sort_keys=keys, bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS,
+                                tasks=tasks)
         listed = [{"zone": "curated", "bucket": destination.root, "key": w["key"], "rows": w["rows"],
                    "bytes": w["bytes"], "sha256": w["sha256"]} for w in written]
         rows = sum(w["rows"] for w in written)
@@ -265,8 +266,11 @@ def write_state(lake: Lake, state: SignalState, as_of_date: date, as_of_end: dat
                                    batch_prefixes=[("curated", prefix)],
                                    body={"zone": "curated", "kind": "signal_state_table", "table": name,
                                          "as_of_date": as_of_date.isoformat(), "rows": rows})
-        committed[name] = {"rows": rows, "files": [{"bucket": f["bucket"], "key": f["key"], "bytes": f["bytes"]}
-                                                   for f in manifest["files"]]}
+        return {"rows": rows, "files": [{"bucket": f["bucket"], "key": f["key"], "bytes": f["bytes"]}
+                                        for f in manifest["files"]]}
+
+    # The tables are independent until the state manifest ties them: written and committed concurrently.
+    committed = run_concurrently(write_table, TABLES)
     return commit_batch(lake, manifest_ref=layout.state_commit_ref(lake, as_of_date), files=[], batch_prefixes=[],
                         body={"zone": "curated", "kind": "signal_state", "as_of_date": as_of_date.isoformat(),
                               "as_of_end": as_of_end.isoformat(), **state_compatibility(), **body,

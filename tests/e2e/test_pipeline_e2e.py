@@ -1,8 +1,8 @@
 """The whole chain through a real Airflow scheduler (metadata on PostgreSQL): simulator over HTTP -> moto S3 ->
 Spark -> dbt on DuckDB -> feed; the downstream DAGs start on Asset events, as in production.
 
-Checks concrete published values for the scripted personas, reconciliation and idempotent reruns of an
-interval (raw and curated byte-for-byte, marts row-for-row). The cosmos-rendered dbt tasks on PostgreSQL are
+Checks concrete published values for the scripted personas, reconciliation and that reprocessing an interval
+rewrites identical raw and quarantine zones. The cosmos-rendered dbt tasks on PostgreSQL are
 tests/integration/test_publish_dag_cosmos.py's; every model on both targets, test_warehouse_*.
 """
 
@@ -43,17 +43,11 @@ DAYS = 35
 INTERVAL_DAYS = 7  # weekly runs, one batch per day (tests/integration/test_ingest.py shows it equals nightly runs)
 RUNS = DAYS // INTERVAL_DAYS
 LAST_DAY = START + timedelta(days=DAYS - 1)
-MARTS = ["dim_candidates", "fct_engagements", "candidate_signal_feed", "fct_candidate_signals_daily"]
 
 
 def lake_snapshot(lake: Lake, zone: str) -> dict[str, bytes]:
     bucket = lake.bucket_for(zone)
     return {k: lake.get(lake.ref(zone, k)) for k in lake.list_keys(bucket, f"{zone}/")}
-
-
-def marts(settings) -> dict[str, list[tuple]]:
-    schema = settings.warehouse.schema
-    return {m: sorted(query(settings.warehouse, f"select * from {schema}.{m}"), key=repr) for m in MARTS}
 
 
 @pytest.fixture(scope="module")
@@ -214,36 +208,43 @@ def test_feed_file_matches_the_mart(chain):
     assert b"@" not in b"".join(gzip.decompress(lake.get(lake.ref("feeds", f["key"]))) for f in manifest["files"])
 
 
-def test_rerunning_an_interval_changes_nothing(chain):
-    """Re-ingest one run's interval through Airflow (a reprocessing backfill); Spark and dbt follow on Assets."""
+def test_reprocessing_an_interval_rewrites_identical_raw_and_quarantine(chain):
+    """Re-ingest one run's interval through Airflow (a reprocessing backfill: the same run id, a new end date):
+    the raw and quarantine zones keep every object byte for byte.
+
+    The Asset-triggered DAGs are paused first: what they would redo is proven where it is cheaper -- a rerun of
+    a date writes identical curated bytes (tests/integration/test_spark_job.py), an incremental night equals a
+    rebuild (test_incremental_signals.py) and reloading the same data leaves every mart identical
+    (test_warehouse_dbt.py, test_warehouse_raw_dbt.py) -- and a second Spark run plus 28 dbt tasks here cost
+    about three minutes of the suite."""
     settings, airflow = chain["settings"], chain["airflow"]
     lake = Lake(settings.s3)
+    downstream = ("hs_build_signals", "hs_publish_warehouse")
+    for dag_id in downstream:
+        airflow.set_paused(dag_id)
     before = {z: lake_snapshot(lake, z) for z in ("raw", "quarantine", "curated")}
-    marts_before = marts(settings)
     rerun_day = START + timedelta(days=2 * INTERVAL_DAYS)  # the third weekly run
     runs_before = {d: airflow.dag_runs(d) for d in DAG_IDS}
     airflow.backfill("hs_ingest_marketplace", f"{rerun_day}T00:00:00Z", f"{rerun_day}T00:00:00Z", max_active_runs=1)
     wait_for_rerun(airflow, runs_before, rerun_day)
     assert {z: lake_snapshot(lake, z) for z in ("raw", "quarantine", "curated")} == before
-    assert marts(settings) == marts_before
+    assert {d: len(airflow.dag_runs(d)) for d in downstream} == {d: len(runs_before[d]) for d in downstream}
 
 
-def wait_for_rerun(airflow, runs_before, rerun_day, timeout_s=900):
-    """A reprocessing backfill re-runs the existing ingestion run (same run id, new end date); the
-    Asset-triggered DAGs get new runs."""
-    import time
+def wait_for_rerun(airflow, runs_before, rerun_day, timeout_s=600):
+    """A reprocessing backfill re-runs the existing ingestion run (same run id, new end date)."""
 
     def ended(runs, day):
         return [r["end_date"] for r in runs if r["logical_date"].startswith(day.isoformat())]
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        runs = {d: airflow.dag_runs(d) for d in DAG_IDS}
-        rerun_done = ended(runs["hs_ingest_marketplace"], rerun_day) != ended(runs_before["hs_ingest_marketplace"], rerun_day)
-        downstream = all(len(runs[d]) > len(runs_before[d]) for d in ("hs_build_signals", "hs_publish_warehouse"))
-        settled = all(r["state"] in {"success", "failed"} for rs in runs.values() for r in rs)
-        if rerun_done and downstream and settled:
-            assert airflow.failed_tasks(DAG_IDS) == []
+        runs = airflow.dag_runs("hs_ingest_marketplace")
+        rerun = [r for r in runs if r["logical_date"].startswith(rerun_day.isoformat())]
+        if ended(runs, rerun_day) != ended(runs_before["hs_ingest_marketplace"], rerun_day) \
+                and all(r["state"] in {"success", "failed"} for r in rerun):
+            assert airflow.failed_tasks(["hs_ingest_marketplace"]) == []
+            assert [r["state"] for r in rerun] == ["success"]
             return
         time.sleep(3)
-    raise TimeoutError(f"the rerun of {rerun_day} did not flow through every DAG")
+    raise TimeoutError(f"the reprocessing run of {rerun_day} did not end")

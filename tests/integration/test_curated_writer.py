@@ -51,7 +51,7 @@ def prefix() -> str:
 
 
 def write_and_commit(spark, lake, settings, table: pa.Table, buckets: int, *, partitions: int = 1,
-                     reverse: bool = False) -> dict:
+                     reverse: bool = False, tasks: int | None = None) -> dict:
     """What the job does for one dataset: read the manifest's ETag, write from the executors, commit."""
     if reverse:
         table = table.take(pa.array(range(table.num_rows - 1, -1, -1)))
@@ -61,7 +61,7 @@ def write_and_commit(spark, lake, settings, table: pa.Table, buckets: int, *, pa
     destination = Destination.s3(lake.bucket_for("curated"), settings.s3.arrow_fs_kwargs())
     written = write_dataset(frame, destination=destination, prefix=f"curated/{prefix()}", schema=SCHEMA,
                             dataset=DATASET, sort_keys=SORT_KEYS, bucket_keys=SORT_KEYS, buckets=buckets,
-                            parquet_options=PARQUET_OPTIONS)
+                            parquet_options=PARQUET_OPTIONS, tasks=tasks)
     listed = [{"zone": "curated", "bucket": destination.root, "key": w["key"], "rows": w["rows"],
                "bytes": w["bytes"], "sha256": w["sha256"]} for w in written]
     return commit_uploaded(lake, manifest_ref=manifest_ref, committed_etag=etag, listed=listed,
@@ -104,6 +104,17 @@ def test_rerun_from_other_partitioning_is_byte_identical(spark, lake, settings):
     again = write_and_commit(spark, lake, settings, rows(600), buckets=4, partitions=5, reverse=True)
     assert again == first
     assert objects(lake) == before
+
+
+def test_fewer_tasks_than_buckets_write_the_same_files(spark, lake, settings):
+    """The small-input path: one or three tasks share four buckets; each bucket is still one whole file."""
+    first = write_and_commit(spark, lake, settings, rows(600), buckets=4)
+    before = objects(lake)
+    for tasks in (1, 3):
+        assert write_and_commit(spark, lake, settings, rows(600), buckets=4, partitions=2, tasks=tasks) == first
+        assert objects(lake) == before
+    with pytest.raises(ValueError, match="tasks must be between 1 and buckets"):
+        write_and_commit(spark, lake, settings, rows(6), buckets=4, tasks=5)
 
 
 def test_dataset_larger_than_one_bucket_reads_back_equal(spark, lake, settings):

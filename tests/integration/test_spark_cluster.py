@@ -1,14 +1,15 @@
 """The signal job on a real Spark standalone cluster: same job, same input, identical bytes as local mode.
 
 A master and two workers (one core, 512 MiB each) are started on loopback from the venv's pyspark package
-(hiring_signals.embedded.start_spark_standalone). Two lake buckets on the moto endpoint get the same raw zone
-through the real ingestion steps (simulator over HTTP -> landing -> raw). Then hiring_signals.pipeline.
-build_signals -- real spark-submit, client mode -- runs the unchanged job once with HS_SPARK_MASTER=local[2]
-into the first lake and once with HS_SPARK_MASTER=spark://127.0.0.1:<port> into the second.
+(hiring_signals.embedded.start_spark_standalone). The local run is the session's `simulated_snapshot`: the
+simulated lake's raw zone (tests/simulated_lake.py: the real ingestion steps over HTTP, two sources) built
+by hiring_signals.pipeline.build_signals -- real spark-submit, client mode -- with HS_SPARK_MASTER=local[2].
+Its raw zone is copied into a second lake bucket (objects as they are; the raw manifests name their bucket,
+so theirs is renamed), and the unchanged job runs there with HS_SPARK_MASTER=spark://127.0.0.1:<port>.
 
 Checked: the cluster application completed on the master and had an executor on each worker, and its tasks
-ran in those executors (Spark event log); the curated zones are byte-for-byte identical (data files by
-key and content hash, manifests and the gate result modulo the bucket name).
+ran in those executors (Spark event log); the curated snapshot is byte-for-byte identical to local mode's
+(data files by key and content hash, manifests, the state and the gate result modulo the bucket name).
 
 The job, its arguments and the project settings are the same for both runs (only HS_SPARK_MASTER and the
 bucket differ). Cluster sizing goes where a real deployment puts it, not into the job: a spark-defaults.conf
@@ -25,26 +26,19 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from hiring_signals.config import load_settings
 from hiring_signals.embedded import start_spark_standalone
-from hiring_signals.identity import Pseudonymiser
-from hiring_signals.ingest import extract_to_landing, load_to_raw
 from hiring_signals.pipeline import build_signals
-from hiring_signals.simulators.marketplace import MarketplaceSimulator, generate
-from hiring_signals.sources.http import SourceHttpClient
-from hiring_signals.sources.marketplace import MarketplaceConnector, to_envelope
-from hiring_signals.storage import Interval, Lake
+from hiring_signals.storage import Lake
+from hiring_signals.storage import layout
+from tests.simulated_lake import AS_OF
 
 pytestmark = pytest.mark.spark
 
-START = date(2026, 5, 1)
-DAYS = 14
-AS_OF = START + timedelta(days=DAYS - 1)
 APP_NAME = f"hs-candidate-signals-{AS_OF.isoformat()}"
 WORKERS = 2
 
@@ -62,60 +56,10 @@ CLUSTER_SPARK_DEFAULTS = {
 }
 
 
-def day(n: int) -> Interval:
-    begin = datetime.combine(START + timedelta(days=n), dtime(), tzinfo=timezone.utc)
-    return Interval(begin, begin + timedelta(days=1))
-
-
-@pytest.fixture(scope="module")
-def envs(moto_endpoint, tmp_path_factory) -> dict[str, dict[str, str]]:
-    """The two runs' environments: the same settings but the lake bucket, the master and the Spark conf dir."""
-    home = tmp_path_factory.mktemp("spark-cluster")
-    conf_dir, events = home / "spark-conf", home / "spark-events"
-    conf_dir.mkdir()
-    events.mkdir()
-    defaults = {**CLUSTER_SPARK_DEFAULTS, "spark.eventLog.dir": events.as_uri()}
-    (conf_dir / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
-    suffix = uuid.uuid4().hex[:10]
-    common = {
-        "HS_HOME": str(home), "HS_S3_ENDPOINT_URL": moto_endpoint, "HS_FEEDS_BUCKET": f"feeds-{suffix}",
-        "HS_PSEUDONYM_KEY": "spark-cluster-key-" + "7" * 40, "HS_SOURCES": "marketplace",
-    }
-    return {
-        "local": {**common, "HS_LAKE_BUCKET": f"lake-local-{suffix}", "HS_SPARK_MASTER": "local[2]"},
-        # HS_SPARK_MASTER is set once the cluster is up; SPARK_LOCAL_IP: the driver binds and advertises loopback
-        "cluster": {**common, "HS_LAKE_BUCKET": f"lake-cluster-{suffix}", "SPARK_CONF_DIR": str(conf_dir),
-                    "SPARK_LOCAL_IP": "127.0.0.1"},
-    }
-
-
-@pytest.fixture(scope="module")
-def lakes(envs, cluster_start) -> dict[str, Lake]:
-    """The same raw zone in both lakes, each committed by the real ingestion steps (deterministic bytes).
-    (Requests cluster_start only so that the cluster starts first, in the background.)"""
-    population = generate(seed=11, start=START, end=START + timedelta(days=DAYS + 2), candidates=60, employers=8)
-    lakes = {}
-    began = time.monotonic()
-    with MarketplaceSimulator(population) as simulator:
-        for name, env in envs.items():
-            settings = load_settings({**env, "HS_SPARK_MASTER": "local[2]"})
-            lake = Lake(settings.s3)
-            lake.ensure_buckets()
-            pseudonymiser = Pseudonymiser(settings.pseudonym_key())
-            client = SourceHttpClient(simulator.url, max_attempts=6, backoff_initial_s=0.01, sleep=lambda s: None)
-            connector = MarketplaceConnector(client, page_limit=500)
-            for n in range(DAYS):
-                extract_to_landing(lake, connector, day(n))
-                load_to_raw(lake, "marketplace", day(n), pseudonymiser, to_envelope)
-            lakes[name] = lake
-    print(f"raw zone ingested into both lakes in {time.monotonic() - began:.1f}s")
-    return lakes
-
-
 @pytest.fixture(scope="module")
 def cluster_start(tmp_path_factory):
-    """The standalone cluster, started in the background while the raw zone is ingested (JVM start-up and
-    Python ingestion overlap); stopped at the end of the module whatever happened."""
+    """The standalone cluster, started in the background while the local snapshot is built or the raw zone
+    copied (JVM start-up overlaps them); stopped at the end of the module whatever happened."""
     log_dir = tmp_path_factory.mktemp("spark-standalone")
     env = dict(os.environ)  # taken here: the job runs below patch os.environ while the thread may still start
 
@@ -137,6 +81,45 @@ def cluster(cluster_start):
     return cluster_start.result()[0]
 
 
+@pytest.fixture(scope="module")
+def envs(cluster_start, simulated_lake, tmp_path_factory) -> dict[str, dict[str, str]]:
+    """The two runs' environments: the simulated lake's (local[2]); for the cluster, another lake bucket, the
+    master and the Spark conf dir."""
+    home = tmp_path_factory.mktemp("spark-cluster")
+    conf_dir, events = home / "spark-conf", home / "spark-events"
+    conf_dir.mkdir()
+    events.mkdir()
+    defaults = {**CLUSTER_SPARK_DEFAULTS, "spark.eventLog.dir": events.as_uri()}
+    (conf_dir / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
+    local = simulated_lake.env
+    # HS_SPARK_MASTER is set once the cluster is up; SPARK_LOCAL_IP: the driver binds and advertises loopback
+    cluster = {**local, "HS_HOME": str(home), "HS_LAKE_BUCKET": f"lake-cluster-{uuid.uuid4().hex[:10]}",
+               "SPARK_CONF_DIR": str(conf_dir), "SPARK_LOCAL_IP": "127.0.0.1"}
+    return {"local": local, "cluster": cluster}
+
+
+def copy_raw_zone(source: Lake, target: Lake) -> int:
+    """Every raw object of `source` into `target`; manifests (which name the bucket of their files) renamed."""
+    old, new = source.settings.lake_bucket, target.settings.lake_bucket
+    copied = 0
+    for key in source.list_keys(old, "raw/"):
+        body = source.get(source.ref("raw", key))
+        if key.endswith(".json"):
+            body = body.replace(f'"{old}"'.encode(), f'"{new}"'.encode())
+        target.put(target.ref("raw", key), body)
+        copied += 1
+    return copied
+
+
+@pytest.fixture(scope="module")
+def lakes(envs, simulated_lake) -> dict[str, Lake]:
+    cluster = Lake(load_settings({**envs["cluster"], "HS_SPARK_MASTER": "local[2]"}).s3)
+    cluster.ensure_buckets()
+    copied = copy_raw_zone(simulated_lake.lake, cluster)
+    print(f"raw zone copied into the cluster's lake: {copied} objects")
+    return {"local": simulated_lake.lake, "cluster": cluster}
+
+
 def run_job(env: dict[str, str]) -> tuple[dict, float]:
     # build_signals hands spark-submit os.environ: the job must see this run's bucket, master and Spark conf.
     with pytest.MonkeyPatch.context() as patch:
@@ -148,23 +131,21 @@ def run_job(env: dict[str, str]) -> tuple[dict, float]:
 
 
 @pytest.fixture(scope="module")
-def runs(envs, lakes, cluster_start) -> dict[str, dict]:
-    out = {}
-    manifest, seconds = run_job(envs["local"])  # meanwhile the cluster finishes starting, if it has not yet
-    print(f"local[2]: build_signals took {seconds:.1f}s")
-    out["local"] = manifest
+def runs(envs, lakes, cluster_start, simulated_snapshot) -> dict[str, dict]:
     cluster, seconds = cluster_start.result()
     print(f"standalone cluster {cluster.master_url} (2 workers ALIVE) started in {seconds:.1f}s")
     envs["cluster"]["HS_SPARK_MASTER"] = cluster.master_url
     manifest, seconds = run_job(envs["cluster"])
     print(f"{cluster.master_url}: build_signals took {seconds:.1f}s")
-    out["cluster"] = manifest
-    return out
+    return {"local": simulated_snapshot, "cluster": manifest}
 
 
 def lake_objects(lake: Lake) -> dict[str, bytes]:
-    bucket = lake.settings.lake_bucket
-    keys = [k for prefix in ("curated/", "ops/validations/candidate_signals/") for k in lake.list_keys(bucket, prefix)]
+    """The snapshot of AS_OF: its datasets' and state's files and manifests, and its gate result. (The simulated
+    lake also holds other dates, which other modules build.)"""
+    bucket, date = lake.settings.lake_bucket, AS_OF.isoformat()
+    keys = [k for k in lake.list_keys(bucket, "curated/") if f"as_of_date={date}" in k]
+    keys.append(layout.validation_result_ref(lake, "candidate_signals", date).key)
     return {k: lake.get(lake.ref(k.split("/")[0], k)) for k in keys}
 
 
@@ -211,6 +192,7 @@ def test_cluster_output_is_byte_identical_to_local(runs, lakes):
     assert runs["local"]["validation"]["success"] and runs["local"]["rows"] > 0
     assert sorted(local) == sorted(clustered)  # data files are named by content hash: same names, same bytes
     data = [k for k in local if k.endswith(".parquet")]
+    assert any("/state/" in k for k in data) and any(k.startswith("curated/candidate_signals/") for k in data)
     assert data and all(hashlib.sha256(local[k]).digest() == hashlib.sha256(clustered[k]).digest() for k in data)
     local_bucket, cluster_bucket = (lakes[n].settings.lake_bucket for n in ("local", "cluster"))
     for key in sorted(set(local) - set(data)):  # manifests and the gate result

@@ -4,8 +4,8 @@ The raw zone is the session's simulated lake (tests/simulated_lake.py: the real 
 daily batches from the marketplace and from the gig platform, whose freelancers are partly the marketplace's
 people), shared with test_warehouse_simulated.py. The job runs through hiring_signals.pipeline.build_signals
 (real spark-submit, local[2], the Python Data Source reading S3 through pyarrow) for the persona date (the
-session's `simulated_snapshot`) and its rerun; the earlier-date and failed-gate runs call the job's run()
-in-process on the session's SparkSession to save two JVM start-ups. Checks the scripted personas' exact values,
+session's `simulated_snapshot`); its rerun, the earlier-date and the failed-gate runs call the job's run()
+in-process on the session's SparkSession to save three JVM start-ups. Checks the scripted personas' exact values,
 byte-identical reruns, point-in-time correctness at an earlier date, data skipping, cross-source identity
 and gig engagements' scope, and that a failed gate commits nothing.
 """
@@ -31,7 +31,7 @@ from hiring_signals.contract.curated_schema import (
 )
 from hiring_signals.contract.vocabulary import VOCABULARY_VERSION
 from hiring_signals.identity import Pseudonymiser
-from hiring_signals.pipeline import as_of_end, build_signals
+from hiring_signals.pipeline import as_of_end
 from hiring_signals.simulators.marketplace import persona_as_of, persona_expected_signals
 from hiring_signals.simulators.marketplace.personas import (
     ADA,
@@ -177,10 +177,14 @@ def test_snapshot_is_complete_and_matches_the_contract(snapshot, settings, lake)
     assert {r["category"] for r in ada} == {"data-analysis"}
 
 
-def test_rerun_writes_identical_bytes(snapshot, settings, lake):
+def test_rerun_writes_identical_bytes(snapshot, spark, settings, lake):
+    """The date rerun in-process on the test session (local[1], one shuffle partition) after spark-submit's
+    local[2] (four): the same bytes, whatever the partitioning, and no JVM start-up for a second run."""
+    from spark_jobs.candidate_signals import job
+
     before = curated_objects(lake)
-    again = build_signals(settings, AS_OF)
-    assert again == snapshot
+    assert job.run(spark, settings, AS_OF) == 0
+    assert lake.get_json(layout.curated_manifest_ref(lake, "candidate_signals", AS_OF)) == snapshot
     assert curated_objects(lake) == before
 
 

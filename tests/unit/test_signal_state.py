@@ -10,6 +10,7 @@ from hiring_signals.ingest import parquet_bytes
 from spark_jobs.candidate_signals import state as st
 from spark_jobs.candidate_signals import transforms as t
 from spark_jobs.candidate_signals.job import COMMIT_ORDER, to_table
+from spark_jobs.session import run_concurrently
 from tests.raw_rows import ADA, BEN, CARA, T0, at, iso
 from tests.raw_rows import ev as raw_row
 
@@ -31,13 +32,14 @@ def read_on(row: dict) -> int:
     return (row["ingested_at"].date() - T0.date()).days - 1
 
 
+# Collected concurrently, as the job writes them: each collect is a small Spark query whose cost is latency.
 def dataset_bytes(state: st.SignalState, day: int) -> dict[str, bytes]:
     datasets = st.datasets_from_state(state, T0.date() + timedelta(days=day), end_of(day))
-    return {name: parquet_bytes(to_table(datasets[name], name)) for name in COMMIT_ORDER}
+    return run_concurrently(lambda name: parquet_bytes(to_table(datasets[name], name)), COMMIT_ORDER)
 
 
 def state_tables(state: st.SignalState) -> dict:
-    return {name: st.state_table(state.tables[name], name) for name in st.TABLES}
+    return run_concurrently(lambda name: st.state_table(state.tables[name], name), st.TABLES)
 
 
 def history() -> list[dict]:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from spark_jobs.session import CLUSTER_PARTITIONS_PER_CORE, cluster_cores, default_shuffle_partitions
+from spark_jobs.session import CLUSTER_PARTITIONS_PER_CORE, cluster_cores, default_shuffle_partitions, run_concurrently
 
 
 def test_local_masters_get_two_partitions_per_core():
@@ -21,6 +21,40 @@ def test_cluster_size_comes_from_the_most_explicit_setting():
     assert cluster_cores({"spark.executor.instances": "5"}, 7) == 7  # cores per executor unknown: observed
     assert cluster_cores({"spark.cores.max": "2"}, 16) == 2  # standalone cap
     assert cluster_cores({}, 16) == 16
+
+
+def test_independent_actions_run_together_and_come_back_in_item_order():
+    import threading
+
+    both_started = threading.Barrier(2, timeout=10)  # breaks (and fails the test) unless two run at once
+
+    def action(item):
+        if item in ("b", "c"):
+            both_started.wait()
+        return item.upper()
+
+    results = run_concurrently(action, ["c", "a", "b"], workers=2)
+    assert list(results.items()) == [("c", "C"), ("a", "A"), ("b", "B")]
+    assert run_concurrently(action, ["a"], workers=1) == {"a": "A"}
+
+
+def test_a_failed_action_is_raised_after_the_others_ended():
+    import threading
+    import time
+
+    ended = []
+    lock = threading.Lock()
+
+    def action(item):
+        if item == 0:
+            raise ValueError("action 0 failed")
+        time.sleep(0.05)
+        with lock:
+            ended.append(item)
+
+    with pytest.raises(ValueError, match="action 0 failed"):
+        run_concurrently(action, range(5), workers=3)
+    assert sorted(ended) == [1, 2, 3, 4]
 
 
 def test_cluster_masters_get_partitions_per_core_not_a_fixed_200():
