@@ -12,9 +12,11 @@ export HS_HOME
 demo: $(VENV)/.installed key
 	$(BIN)/hs demo
 
-# Every test; ends with the 25 slowest, so a CI log says where the time went.
+# Every test, in TEST_WORKERS pytest-xdist workers (tests/conftest.py: which modules share a worker, longest
+# first); ends with the 25 slowest, so a CI log says where the time went. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed
-	$(BIN)/pytest -ra --durations=25
+	$(BIN)/pytest -ra --durations=25 $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 
 # Unit and integration tests only (skips the scheduler-driven end-to-end run).
 test-fast: $(VENV)/.installed

@@ -15,6 +15,7 @@ from hiring_signals.identity import Pseudonymiser
 from hiring_signals.storage import Lake
 
 TEST_KEY = "test-pseudonym-key-" + "0" * 32
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Spark's Python workers must be this interpreter (the venv), whoever launches them.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -70,8 +71,11 @@ def spark():
 
     # One JVM serves every module of the run, so it gets more than Spark's 1g default heap (set before the JVM
     # starts); the fresh-clone suite ran out of aggregation memory late in the run with 1g.
-    return build_session("hs-tests", "local[1]", shuffle_partitions=1,
-                         extra_conf={**SMALL_INPUT_CONF, "spark.driver.memory": "3g"})
+    session = build_session("hs-tests", "local[1]", shuffle_partitions=1,
+                            extra_conf={**SMALL_INPUT_CONF, "spark.driver.memory": "3g"})
+    yield session
+    # Stopped while logging still works: py4j's connection finalizers otherwise log into closed streams at exit.
+    session.stop()
 
 
 @pytest.fixture
@@ -116,9 +120,31 @@ def simulated_snapshot(simulated_lake) -> dict:
         return build_signals(simulated_lake.settings, AS_OF)
 
 
+# Under pytest-xdist (`make test`: two workers, --dist loadgroup): the modules sharing the session's simulated lake
+# and its Spark snapshot run on one worker (built once); every other module is a unit of its own (its module
+# fixtures built once).
+SIMULATED_LAKE_MODULES = {"test_spark_cluster.py", "test_spark_job.py", "test_warehouse_simulated.py"}
+# ... and the units are handed out longest first (measured seconds, clean clone, 2026-12-04), so that the last
+# one to start is short: the scheduler-driven end-to-end run (its worker mostly waits on Airflow), then the others.
+LONG_UNITS = ["tests/e2e/test_pipeline_e2e.py", "simulated_lake", "tests/integration/test_incremental_signals.py",
+              "tests/unit/test_signal_state.py", "tests/integration/test_publish_dag_cosmos.py",
+              "tests/integration/test_fault_suite.py", "tests/integration/test_warehouse_dbt.py",
+              "tests/integration/test_warehouse_raw_dbt.py", "tests/unit/test_signal_transforms.py"]
+
+
+def xdist_unit(item) -> str:
+    if item.path.name in SIMULATED_LAKE_MODULES:
+        return "simulated_lake"
+    return item.path.relative_to(REPO_ROOT).as_posix()
+
+
 def pytest_collection_modifyitems(config, items):
-    # The scheduler-driven end-to-end run is the slowest; run it last so fast failures surface first.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in items:
+            item.add_marker(pytest.mark.xdist_group(xdist_unit(item)))
+        rank = {unit: i for i, unit in enumerate(LONG_UNITS)}
+        items.sort(key=lambda item: rank.get(xdist_unit(item), len(rank)))  # stable: module order kept within
+        return
+    # In one process the scheduler-driven end-to-end run is the slowest; run it last so fast failures surface first.
     items.sort(key=lambda item: 1 if item.get_closest_marker("e2e") else 0)
 
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
