@@ -16,7 +16,7 @@ demo: $(VENV)/.installed key
 # first); ends with the 25 slowest, so a CI log says where the time went. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed
-	$(BIN)/pytest -ra --durations=25 $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+	$(BIN)/pytest -ra --durations=25 $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
 # Unit and integration tests only (skips the scheduler-driven end-to-end run).
 test-fast: $(VENV)/.installed

@@ -59,7 +59,8 @@ SETTINGS_DOC: tuple[Setting, ...] = (
     Setting("HS_SPARK_SMALL_INPUT_ROWS", "250000",
             "Raw rows up to which the signal job runs in small-input mode: no whole-stage code generation and no "
             "adaptive re-planning, whose cost is per query rather than per row (on the e2e's ~1,000 events they "
-            "were most of the job's time). Same results either way; 0 turns the mode off."),
+            "were most of the job's time), and each table is written by one task per core instead of one per "
+            "bucket (the same files). Same results either way; 0 turns the mode off."),
     Setting("HS_CURATED_BUCKETS", "8",
             "Files per curated dataset and per signal-state table: rows are hash-partitioned on the dataset's key "
             "into this many buckets, each written as one sorted Parquet file by an executor (empty buckets write "

@@ -120,30 +120,40 @@ def simulated_snapshot(simulated_lake) -> dict:
         return build_signals(simulated_lake.settings, AS_OF)
 
 
-# Under pytest-xdist (`make test`: two workers, --dist loadgroup): the modules sharing the session's simulated lake
-# and its Spark snapshot run on one worker (built once); every other module is a unit of its own (its module
-# fixtures built once).
+# Under pytest-xdist (`make test`: two workers, --dist loadscope): every module is a unit of work given whole to one
+# worker (its module fixtures built once), except that the modules sharing the session's simulated lake and its
+# Spark snapshot form one unit (built once). Units are handed out longest first (measured seconds, clean clone,
+# 2026-12-04), so the last to start is short: the scheduler-driven end-to-end run (its worker mostly waits on
+# Airflow), then the others. (A scheduler of our own: xdist 3.8's loadgroup marks rename node ids, which
+# pytest 9.2 no longer allows, and is silently ignored.)
 SIMULATED_LAKE_MODULES = {"test_spark_cluster.py", "test_spark_job.py", "test_warehouse_simulated.py"}
-# ... and the units are handed out longest first (measured seconds, clean clone, 2026-12-04), so that the last
-# one to start is short: the scheduler-driven end-to-end run (its worker mostly waits on Airflow), then the others.
 LONG_UNITS = ["tests/e2e/test_pipeline_e2e.py", "simulated_lake", "tests/integration/test_incremental_signals.py",
               "tests/unit/test_signal_state.py", "tests/integration/test_publish_dag_cosmos.py",
               "tests/integration/test_fault_suite.py", "tests/integration/test_warehouse_dbt.py",
               "tests/integration/test_warehouse_raw_dbt.py", "tests/unit/test_signal_transforms.py"]
 
 
-def xdist_unit(item) -> str:
-    if item.path.name in SIMULATED_LAKE_MODULES:
-        return "simulated_lake"
-    return item.path.relative_to(REPO_ROOT).as_posix()
+def xdist_unit(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return "simulated_lake" if module.rsplit("/", 1)[-1] in SIMULATED_LAKE_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    return UnitScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        for item in items:
-            item.add_marker(pytest.mark.xdist_group(xdist_unit(item)))
         rank = {unit: i for i, unit in enumerate(LONG_UNITS)}
-        items.sort(key=lambda item: rank.get(xdist_unit(item), len(rank)))  # stable: module order kept within
+        items.sort(key=lambda item: rank.get(xdist_unit(item.nodeid), len(rank)))  # stable: module order kept
         return
     # In one process the scheduler-driven end-to-end run is the slowest; run it last so fast failures surface first.
     items.sort(key=lambda item: 1 if item.get_closest_marker("e2e") else 0)
