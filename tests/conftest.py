@@ -17,6 +17,15 @@ from hiring_signals.storage import Lake
 TEST_KEY = "test-pseudonym-key-" + "0" * 32
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# An xdist worker's __main__ (execnet's) has neither __spec__ nor __file__, which PySpark's Spark Connect import check
+# (reached through `import great_expectations`) takes for a doctest run: without Connect's extras it calls
+# sys.exit(0) instead of raising the ImportError GX handles. Give that __main__ the file it runs.
+_main = sys.modules["__main__"]
+if os.environ.get("PYTEST_XDIST_WORKER") and getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    import xdist.remote
+
+    _main.__file__ = xdist.remote.__file__
+
 # Spark's Python workers must be this interpreter (the venv), whoever launches them.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
