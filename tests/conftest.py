@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import uuid
@@ -25,6 +26,10 @@ if os.environ.get("PYTEST_XDIST_WORKER") and getattr(_main, "__spec__", None) is
     import xdist.remote
 
     _main.__file__ = xdist.remote.__file__
+
+# py4j logs "Closing down clientserver connection" at INFO from finalizers that can run after pytest closed the
+# captured streams (a "--- Logging error ---" at the end of the run); nothing of it is needed.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 # Spark's Python workers must be this interpreter (the venv), whoever launches them.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
