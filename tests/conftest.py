@@ -88,8 +88,7 @@ def spark():
     session = build_session("hs-tests", "local[1]", shuffle_partitions=1,
                             extra_conf={**SMALL_INPUT_CONF, "spark.driver.memory": "3g"})
     yield session
-    # Stopped while logging still works: py4j's connection finalizers otherwise log into closed streams at exit.
-    session.stop()
+    session.stop()  # its JVM ends with the session, not at interpreter exit
 
 
 @pytest.fixture

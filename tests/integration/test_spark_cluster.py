@@ -82,20 +82,19 @@ def cluster(cluster_start):
 
 
 @pytest.fixture(scope="module")
-def envs(cluster_start, simulated_lake, tmp_path_factory) -> dict[str, dict[str, str]]:
-    """The two runs' environments: the simulated lake's (local[2]); for the cluster, another lake bucket, the
-    master and the Spark conf dir."""
+def cluster_env(cluster_start, simulated_lake, tmp_path_factory) -> dict[str, str]:
+    """The cluster run's environment: the simulated lake's settings but another lake bucket, the master and the
+    Spark conf dir. (Requests cluster_start only so that the cluster starts first, in the background, while the
+    simulated lake is built.)"""
     home = tmp_path_factory.mktemp("spark-cluster")
     conf_dir, events = home / "spark-conf", home / "spark-events"
     conf_dir.mkdir()
     events.mkdir()
     defaults = {**CLUSTER_SPARK_DEFAULTS, "spark.eventLog.dir": events.as_uri()}
     (conf_dir / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
-    local = simulated_lake.env
     # HS_SPARK_MASTER is set once the cluster is up; SPARK_LOCAL_IP: the driver binds and advertises loopback
-    cluster = {**local, "HS_HOME": str(home), "HS_LAKE_BUCKET": f"lake-cluster-{uuid.uuid4().hex[:10]}",
-               "SPARK_CONF_DIR": str(conf_dir), "SPARK_LOCAL_IP": "127.0.0.1"}
-    return {"local": local, "cluster": cluster}
+    return {**simulated_lake.env, "HS_HOME": str(home), "HS_LAKE_BUCKET": f"lake-cluster-{uuid.uuid4().hex[:10]}",
+            "SPARK_CONF_DIR": str(conf_dir), "SPARK_LOCAL_IP": "127.0.0.1"}
 
 
 def copy_raw_zone(source: Lake, target: Lake) -> int:
@@ -112,8 +111,8 @@ def copy_raw_zone(source: Lake, target: Lake) -> int:
 
 
 @pytest.fixture(scope="module")
-def lakes(envs, simulated_lake) -> dict[str, Lake]:
-    cluster = Lake(load_settings({**envs["cluster"], "HS_SPARK_MASTER": "local[2]"}).s3)
+def lakes(cluster_env, simulated_lake) -> dict[str, Lake]:
+    cluster = Lake(load_settings({**cluster_env, "HS_SPARK_MASTER": "local[2]"}).s3)
     cluster.ensure_buckets()
     copied = copy_raw_zone(simulated_lake.lake, cluster)
     print(f"raw zone copied into the cluster's lake: {copied} objects")
@@ -131,11 +130,11 @@ def run_job(env: dict[str, str]) -> tuple[dict, float]:
 
 
 @pytest.fixture(scope="module")
-def runs(envs, lakes, cluster_start, simulated_snapshot) -> dict[str, dict]:
+def runs(cluster_env, lakes, cluster_start, simulated_snapshot) -> dict[str, dict]:
     cluster, seconds = cluster_start.result()
     print(f"standalone cluster {cluster.master_url} (2 workers ALIVE) started in {seconds:.1f}s")
-    envs["cluster"]["HS_SPARK_MASTER"] = cluster.master_url
-    manifest, seconds = run_job(envs["cluster"])
+    cluster_env["HS_SPARK_MASTER"] = cluster.master_url
+    manifest, seconds = run_job(cluster_env)
     print(f"{cluster.master_url}: build_signals took {seconds:.1f}s")
     return {"local": simulated_snapshot, "cluster": manifest}
 
@@ -158,7 +157,7 @@ def event_log(env: dict[str, str], app_id: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_job_ran_on_both_workers(runs, cluster, envs):
+def test_job_ran_on_both_workers(runs, cluster, cluster_env):
     state = cluster.status()
     apps = [a for a in state["completedapps"] if a["name"] == APP_NAME]
     assert len(apps) == 1, state["completedapps"]
@@ -173,7 +172,7 @@ def test_job_ran_on_both_workers(runs, cluster, envs):
     assert len(executors_by_worker) == WORKERS
     assert all(len(ids) == 1 for ids in executors_by_worker.values()), executors_by_worker
     # ... and the job's tasks ran in them (the event log names the executor of every finished task)
-    events = event_log(envs["cluster"], app["id"])
+    events = event_log(cluster_env, app["id"])
     added = {e["Executor ID"] for e in events if e["Event"] == "SparkListenerExecutorAdded"}
     assert added == set().union(*executors_by_worker.values())
     tasks = Counter(e["Task Info"]["Executor ID"] for e in events if e["Event"] == "SparkListenerTaskEnd")
