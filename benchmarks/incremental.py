@@ -24,6 +24,7 @@ from hiring_signals.ingest import PARQUET_OPTIONS
 from spark_jobs.candidate_signals import job
 from spark_jobs.candidate_signals import state as signal_state
 from spark_jobs.io.curated_writer import Destination, write_dataset
+from spark_jobs.session import run_concurrently
 
 
 def _end(day: date) -> datetime:
@@ -34,30 +35,33 @@ def _write(st: signal_state.SignalState, as_of_date: date, params, out_dir: Path
            phases: dict | None = None):
     """candidate_signals and every state table written under `out_dir` (what the job commits): their files.
 
-    `phases` (optional) receives the seconds of the two phases, split the way the job splits them: "state"
-    (the state cached and counted table by table, as job.run does) and "output" (candidate_signals derived
-    from it and written, then every state table written)."""
+    As the job does it: the state cached and its tables counted concurrently (spark_jobs.session.run_concurrently),
+    the state tables written concurrently, then candidate_signals. `phases` (optional) receives the seconds of
+    each step: "state" (built or merged, cached, counted), "state_write" and "signals" (derived from the state and
+    written)."""
     began = time.perf_counter()
     st = st.cache()
-    for frame in st.tables.values():
-        frame.count()
+    run_concurrently(lambda name: st.tables[name].count(), signal_state.TABLES)
     state_done = time.perf_counter()
     destination = Destination.local(str(out_dir))
+
+    def write_table(name: str) -> list[dict]:
+        table, keys = st.tables[name], signal_state._sort_keys(name)
+        return write_dataset(table, destination=destination, prefix=f"state/{name}",
+                             schema=to_arrow_schema(table.schema, timezone="UTC"), dataset=name, sort_keys=keys,
+                             bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS)
+
     try:
+        tables = run_concurrently(write_table, signal_state.TABLES)
+        state_written = time.perf_counter()
         frame = signal_state.datasets_from_state(st, as_of_date, st.as_of_end, params)["candidate_signals"]
         signals = job.write_curated(frame, "candidate_signals", as_of_date, destination, buckets)
-        tables = {}
-        for name in signal_state.TABLES:
-            table, keys = st.tables[name], signal_state._sort_keys(name)
-            tables[name] = write_dataset(table, destination=destination, prefix=f"state/{name}",
-                                         schema=to_arrow_schema(table.schema, timezone="UTC"), dataset=name,
-                                         sort_keys=keys, bucket_keys=keys, buckets=buckets,
-                                         parquet_options=PARQUET_OPTIONS)
     finally:
         st.unpersist()
     if phases is not None:
         phases.setdefault("state", []).append(state_done - began)
-        phases.setdefault("output", []).append(time.perf_counter() - state_done)
+        phases.setdefault("state_write", []).append(state_written - state_done)
+        phases.setdefault("signals", []).append(time.perf_counter() - state_written)
     return signals, tables
 
 
@@ -116,7 +120,8 @@ def time_incremental(spark, generated: dict, sizes: list[int], params, rounds_fo
         rows.append(f"{size:>12,}  {'full: state from all ' + str(len(days)) + ' days':<37}{note:>9}{full_m:>10.2f}")
         rows.append(f"{size:>12,}  {'incremental: previous state + 1 day':<37}{note:>9}{incr_m:>10.2f}"
                     f"{incr_m / full_m:>10.2f}x")
-        for phase, label in (("state", "state step only"), ("output", "derive + write only")):
+        for phase, label in (("state", "state step only"), ("state_write", "state tables written"),
+                             ("signals", "signals derived + written")):
             f_m, i_m = statistics.median(full_phases[phase]), statistics.median(incremental_phases[phase])
             rows.append(f"{size:>12,}  {'  ' + label + f' (full {f_m:.2f} s)':<37}{note:>9}{i_m:>10.2f}"
                         f"{i_m / f_m:>10.2f}x")
