@@ -127,9 +127,8 @@ def time_incremental(spark, generated: dict, sizes: list[int], params, rounds_fo
                         f"{i_m / f_m:>10.2f}x")
     rows.append("  (both compute and write candidate_signals and the new state from the executors; "
                 "candidate_signals checked byte-identical)")
-    rows.append("  state step: the state built (full) or merged (incremental), cached and counted per table "
-                "(incremental recomputes the evidence of only the candidates the day touches). state tables written: "
-                "every table rewritten whole. signals: every candidate's signals derived from the evidence and the "
-                "as-of part, and written; time-relative signals (recency, windows, days since) change for every "
+    rows.append("  state step: the state built (full) or merged (incremental), cached and counted per table. "
+                "state tables written: every table rewritten whole. signals: every candidate's signals derived from "
+                "that state and written; time-relative signals (recency, windows, days since) change for every "
                 "candidate every day, so the last two are the same work in both modes.")
     return rows

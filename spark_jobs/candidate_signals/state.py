@@ -4,8 +4,7 @@ API (job.py and benchmarks/ use exactly these):
 
     build_state(raw_events, as_of_end) -> SignalState
         The state of every raw row read: the de-duplicated known events folded into the entity tables
-        (transforms.STATE_FOLDS), their key index, the rows read but not known yet (`pending`) and every known
-        candidate's as_of_end-independent evidence (`candidate_evidence`, transforms.candidate_evidence_from_state).
+        (transforms.STATE_FOLDS), their key index and the rows read but not known yet (`pending`).
     merge_state(previous, delta_raw_events, as_of_end) -> SignalState
         previous (a state as of an earlier as_of_end) plus raw rows it has not seen. Raises DedupeConflict
         when a newly known delivery of an already known event would have won the full path's de-duplication
@@ -35,11 +34,6 @@ Why incremental equals full, for the same as_of_end:
   * the delta is "raw objects the previous state has not consumed" (the state manifest lists the content-
     hashed object keys it consumed); if an object it consumed is no longer planned, the raw zone changed
     under it and the job rebuilds (job.choose_computation).
-The evidence table is not a fold: a candidate's row is a function of the entity rows naming them (and the postings
-of their engagements). A merge changes exactly the rows whose keys the delta's folded tables hold (re-folded or
-appended), and each such row names a candidate the delta names, or is a posting of an engagement whose candidates
-are then touched too (transforms.touched_candidates); so recomputing the evidence of the touched candidates from
-the merged tables and carrying every other row over equals recomputing it for all (transforms.merge_evidence).
 Activity older than the 90-day window is pruned from the state: as_of_end only moves forward, so it can
 never count again. tests/integration/test_incremental_signals.py checks incremental == full, day by day.
 """
@@ -71,16 +65,15 @@ from spark_jobs.session import run_concurrently
 log = logging.getLogger("hs.spark.candidate_signals.state")
 
 # Bump when a fold, a projection or a state table changes: a state of another version is never merged.
-STATE_VERSION = "signal-state-v2"
+STATE_VERSION = "signal-state-v1"
 KEY_COLUMNS = ("source", "event_id", "ingested_at", "batch_id")
-TABLES = ("keys", "pending", *t.STATE_FOLDS, "candidate_evidence")
+TABLES = ("keys", "pending", *t.STATE_FOLDS)
 # Row order of each persisted table (deterministic bytes): the fold keys, else these.
 _APPEND_ORDER = {
     "keys": ("source", "event_id"),
     "pending": ("source", "event_id", "ingested_at", "batch_id"),
     "responses": ("candidate_ref", "response_us"),
     "feedback": (*t.PAIR_KEY, "event_id"),
-    "candidate_evidence": ("candidate_ref",),
 }
 # Deltas up to this many rows are broadcast against the key index and the state tables, so those are scanned,
 # not shuffled.
@@ -148,21 +141,10 @@ def _conformed(tables: dict[str, DataFrame], schemas: dict[str, StructType]) -> 
     return {name: _conform(tables[name], schemas[name]) for name in TABLES}
 
 
-def _with_evidence(tables: dict[str, DataFrame], evidence_of, schemas: dict[str, StructType]) -> dict[str, DataFrame]:
-    """Every table conformed, the evidence table derived (`evidence_of(conformed entity tables)`) from those very
-    frames: caching the state caches them before the evidence, and Spark then reads the evidence's inputs from
-    that cache instead of recomputing the folds (or the whole merge) underneath it."""
-    conformed = {name: _conform(tables[name], schemas[name]) for name in TABLES if name != "candidate_evidence"}
-    evidence = evidence_of({name: conformed[name] for name in t.STATE_FOLDS})
-    return {**conformed, "candidate_evidence": _conform(evidence, schemas["candidate_evidence"])}
-
-
 def state_schemas(spark: SparkSession) -> dict[str, StructType]:
     """The Spark schema of each state table, derived (analysis only, no job) from the raw-event contract."""
     empty = spark.createDataFrame([], raw_event_spark_ddl())
-    entity = t.entity_state(empty)
-    tables = {"keys": empty.select(*KEY_COLUMNS), "pending": empty, **entity,
-              "candidate_evidence": t.candidate_evidence_from_state(entity)}
+    tables = {"keys": empty.select(*KEY_COLUMNS), "pending": empty, **t.entity_state(empty)}
     return {name: StructType([StructField(f.name, _nullable(f.dataType), f.nullable)
                               for f in tables[name].schema.fields]) for name in TABLES}
 
@@ -173,8 +155,7 @@ def build_state(raw_events: DataFrame, as_of_end: datetime) -> SignalState:
     known = t.dedupe_events(raw_events.where(_is_known(as_of_end)))
     tables = {"keys": known.select(*KEY_COLUMNS), "pending": raw_events.where(~_is_known(as_of_end)),
               **t.entity_state(known, as_of_end)}
-    return SignalState(as_of_end, _with_evidence(tables, t.candidate_evidence_from_state,
-                                                 state_schemas(raw_events.sparkSession)),
+    return SignalState(as_of_end, _conformed(tables, state_schemas(raw_events.sparkSession)),
                        {"mode": "full"}, shared=(known,))
 
 
@@ -210,20 +191,12 @@ def merge_state(previous: SignalState, delta_raw_events: DataFrame, as_of_end: d
         raise DedupeConflict(f"newly known deliveries precede the indexed first delivery of their event: {examples}")
     redeliveries = indexed.count()
     new_events = fresh.join(indexed.select(*t.EVENT_KEY), on=list(t.EVENT_KEY), how="left_anti")
-    small_delta = fresh_rows <= BROADCAST_DELTA_ROWS
     tables = {
         "keys": previous.tables["keys"].unionByName(new_events.select(*KEY_COLUMNS)),
         "pending": candidates.where(~_is_known(as_of_end)),
-        **t.merge_entity_state(previous.entity, t.entity_state(new_events), as_of_end, broadcast_delta=small_delta),
+        **t.merge_entity_state(previous.entity, t.entity_state(new_events), as_of_end,
+                               broadcast_delta=fresh_rows <= BROADCAST_DELTA_ROWS),
     }
-    # Only the candidates the new events touch get their evidence recomputed; the other rows are carried over.
-    touched = t.touched_candidates(new_events, previous.tables["lifecycle"])
-    if small_delta:
-        touched = F.broadcast(touched)
-    touched = touched.cache()
-
-    def evidence_of(entity: dict[str, DataFrame]) -> DataFrame:
-        return t.merge_evidence(previous.tables["candidate_evidence"], entity, touched)
     delta = {
         "mode": "incremental",
         "previous_as_of_end": previous.as_of_end.isoformat(),
@@ -233,8 +206,7 @@ def merge_state(previous: SignalState, delta_raw_events: DataFrame, as_of_end: d
         "redeliveries_dropped": redeliveries,
         "new_events": fresh_rows - redeliveries,
     }
-    return SignalState(as_of_end, _with_evidence(tables, evidence_of, schemas), delta,
-                       shared=(delta_rows, candidates, fresh, indexed, touched))
+    return SignalState(as_of_end, _conformed(tables, schemas), delta, shared=(delta_rows, candidates, fresh, indexed))
 
 
 def datasets_from_state(state: SignalState, as_of_date: date, as_of_end: datetime,
@@ -244,8 +216,7 @@ def datasets_from_state(state: SignalState, as_of_date: date, as_of_end: datetim
         raise ValueError(f"state is as of {state.as_of_end.isoformat()}, not {as_of_end.isoformat()}")
     entity = state.entity
     return {
-        "candidate_signals": t.candidate_signals_from_state(entity, as_of_date, as_of_end, params,
-                                                            state.tables["candidate_evidence"]),
+        "candidate_signals": t.candidate_signals_from_state(entity, as_of_date, as_of_end, params),
         "engagements": t.engagements_from_state(entity, as_of_date),
         "candidates": t.candidates_from_state(entity, as_of_date),
     }

@@ -686,16 +686,9 @@ def credential_states(events: DataFrame, as_of_end: datetime) -> DataFrame:
 
 # --- per-candidate metrics: the wide row every signal is computed from ----------------------------------
 #
-# Two parts, so that a night recomputes only what its new events affect:
-# - the candidate's *evidence* (candidate_evidence_from_state): counts, sums, medians and sets that depend only on
-#   the state rows naming the candidate (and the postings of their engagements), never on as_of_end. It is a state
-#   table of its own: a merge recomputes it only for the candidates the new events touch (touched_candidates) and
-#   carries every other row over (merge_evidence).
-# - the *as-of* part (_as_of_aggregates): recency-weighted feedback, active credentials, activity in the window,
-#   which move with as_of_end for every candidate, from the feedback, credentials and activity tables; plus the
-#   population prior (one row).
-# Within each part, the state tables yield rows keyed by candidate_ref with a `kind`; they are unioned and
-# aggregated ONCE by candidate (conditional aggregates), instead of one aggregation and one join per concern.
+# Each state table below yields rows keyed by candidate_ref with a `kind`; they are unioned and aggregated
+# ONCE by candidate (conditional aggregates), instead of one aggregation and one join per concern: a handful
+# of shuffles whatever the number of signals.
 
 def _engagement_rows(facts: DataFrame) -> DataFrame:
     return facts.select(
@@ -712,19 +705,14 @@ def _deliverable_rows(state: dict[str, DataFrame]) -> DataFrame:
     )
 
 
-def _feedback_rows(feedback: DataFrame) -> DataFrame:
-    return feedback.select(
-        F.col("candidate_ref"), F.lit("feedback").alias("kind"), F.col("complete"), F.col("score_sum"),
-        F.col("would_rehire"), F.col("rubric"),
-    )
-
-
-def _weighted_feedback_rows(feedback: DataFrame, as_of_end: datetime, params: SignalParams) -> DataFrame:
+def _feedback_rows(feedback: DataFrame, as_of_end: datetime, params: SignalParams) -> DataFrame:
     age_us = F.lit(_micros(as_of_end)) - F.unix_micros(F.col("occurred_at"))
     weight = F.pow(F.lit(0.5), age_us.cast("double") / F.lit(params.half_life_days * US_PER_DAY))
-    return feedback.where(F.col("complete")).select(
-        F.col("candidate_ref"), F.lit("feedback").alias("kind"), *[F.col(d) for d in RUBRIC_DIMENSIONS],
-        _quantised(weight).alias("weight_q"),
+    return feedback.select(
+        F.col("candidate_ref"), F.lit("feedback").alias("kind"), F.col("complete"), F.col("score_sum"),
+        *[F.col(d) for d in RUBRIC_DIMENSIONS],
+        F.when(F.col("complete"), _quantised(weight)).alias("weight_q"),
+        F.col("would_rehire"), F.col("rubric"),
     )
 
 
@@ -735,11 +723,6 @@ def _outcome_rows(state: dict[str, DataFrame]) -> DataFrame:
     size = F.when(F.greatest(baseline, result) == 0, F.lit(0.0)).otherwise(change / F.greatest(baseline, result))
     return state["outcomes"].select(F.col("candidate_ref"), F.lit("outcome").alias("kind"),
                                     _quantised(F.least(size, F.lit(1.0))).alias("size_q"))
-
-
-def _issued_credential_rows(state: dict[str, DataFrame]) -> DataFrame:
-    return state["credentials"].where(F.col("issue").isNotNull()).select(
-        F.col("candidate_ref"), F.lit("credential").alias("kind"))
 
 
 def _credential_rows(state: dict[str, DataFrame], as_of_end: datetime) -> DataFrame:
@@ -784,14 +767,15 @@ def _population_metrics(feedback: DataFrame) -> DataFrame:
     )
 
 
-def _evidence_aggregates() -> list[Column]:
-    """The conditional aggregates over the unioned evidence rows, one output column each."""
+def _per_candidate() -> list[Column]:
+    """The conditional aggregates over the unioned fact rows, one output column each."""
     kind = F.col("kind")
     engagement, deliverable, feedback, event = (kind == k for k in ("engagement", "deliverable", "feedback", "event"))
     completed = engagement & (F.col("status") == "completed")
     cancelled = engagement & (F.col("status") == "cancelled")
     complete = feedback & F.col("complete")
     employers = F.collect_list(F.when(engagement & F.col("started"), F.col("employer_ref")))
+    weight_q = F.col("weight_q")
 
     def of_events(name: str) -> Column:  # one `event` row per candidate carries the candidate's folds
         return F.sum(F.when(event, F.col(name))).alias(name)
@@ -816,14 +800,21 @@ def _evidence_aggregates() -> list[Column]:
         # feedback (per event)
         _count(complete).alias("feedback_count"),
         F.sum(F.when(complete, F.col("score_sum"))).alias("score_sum"),
+        F.sum(F.when(complete, weight_q)).alias("weight_q"),
+        *[F.sum(F.when(complete, weight_q * F.col(d))).alias(f"wsum_{d}") for d in RUBRIC_DIMENSIONS],
         _count(feedback & F.col("would_rehire")).alias("rehire_yes"),
         _count(feedback & F.col("would_rehire").isNotNull()).alias("rehire_n"),
         F.array_sort(F.collect_set(F.when(complete, F.col("rubric")))).alias("rubrics"),
         # outcomes (per engagement x deliverable x metric)
         _count(kind == "outcome").alias("outcomes"),
         F.sum(F.when(kind == "outcome", F.col("size_q"))).alias("size_q"),
-        # credentials issued (per credential; which are active is as-of)
+        # credentials (per credential)
         _count(kind == "credential").alias("credentials_issued"),
+        _count((kind == "credential") & F.col("active")).alias("credentials_active"),
+        _count((kind == "credential") & F.col("active") & (_size("credential_skills") > 0)).alias(
+            "credential_skill_evidence"),
+        _sorted_set(F.collect_list(F.when((kind == "credential") & F.col("active"), F.col("credential_skills")))
+                    ).alias("credential_skills"),
         # referrals, offers, placements, activity (per candidate folds), responsiveness (per application)
         of_events("referrals_made"),
         F.sum(F.when(kind == "referred", F.col("referrals"))).alias("referrals_received"),
@@ -834,59 +825,43 @@ def _evidence_aggregates() -> list[Column]:
         of_events("placements_fell_off"),
         of_events("activity_n"),
         F.max(F.when(event, F.col("last_activity_us"))).alias("last_activity_us"),
+        F.sum(F.when(kind == "activity", F.col("window_events"))).alias("activity_window_n"),
+        _size(F.collect_set(F.when(kind == "activity", F.col("week")))).alias("active_weeks"),
         F.count(F.when(kind == "response", F.col("response_us"))).alias("responses"),
         F.median(F.when(kind == "response", F.col("response_us"))).alias("median_response_us"),
     ]
 
 
-def _as_of_aggregates() -> list[Column]:
-    """The conditional aggregates over the unioned as-of rows (recency-weighted feedback, credentials, activity)."""
-    kind = F.col("kind")
-    feedback, credential, active = kind == "feedback", kind == "credential", (kind == "credential") & F.col("active")
-    weight_q = F.col("weight_q")
-    return [
-        F.sum(F.when(feedback, weight_q)).alias("weight_q"),
-        *[F.sum(F.when(feedback, weight_q * F.col(d))).alias(f"wsum_{d}") for d in RUBRIC_DIMENSIONS],
-        _count(active).alias("credentials_active"),
-        _count(active & (_size("credential_skills") > 0)).alias("credential_skill_evidence"),
-        _sorted_set(F.collect_list(F.when(active, F.col("credential_skills")))).alias("credential_skills"),
-        F.sum(F.when(kind == "activity", F.col("window_events"))).alias("activity_window_n"),
-        _size(F.collect_set(F.when(kind == "activity", F.col("week")))).alias("active_weeks"),
-    ]
-
-
-EVIDENCE_COUNTS = (
+COUNT_METRICS = (
     "started", "completed", "cancelled", "cancelled_by_candidate", "work_skill_evidence", "employers",
     "repeat_employers", "submitted", "on_time", "late", "reviewed", "first_pass", "feedback_count", "score_sum",
-    "rehire_yes", "rehire_n", "outcomes", "size_q", "credentials_issued", "referrals_made", "referrals_received",
+    "weight_q", *[f"wsum_{d}" for d in RUBRIC_DIMENSIONS], "rehire_yes", "rehire_n", "outcomes", "size_q",
+    "credentials_issued", "credentials_active", "credential_skill_evidence", "referrals_made", "referrals_received",
     "offers_extended", "offer_conversions", "offers_accepted", "placements_started", "placements_fell_off",
-    "activity_n", "responses",
+    "activity_n", "activity_window_n", "active_weeks", "responses",
 )
-EVIDENCE_ARRAYS = ("work_skills", "rubrics")
-AS_OF_COUNTS = ("weight_q", *[f"wsum_{d}" for d in RUBRIC_DIMENSIONS], "credentials_active",
-                "credential_skill_evidence", "activity_window_n", "active_weeks")
-COUNT_METRICS = (*EVIDENCE_COUNTS, *AS_OF_COUNTS)
-ARRAY_METRICS = (*EVIDENCE_ARRAYS, "credential_skills")
+ARRAY_METRICS = ("work_skills", "credential_skills", "rubrics")
 NULLABLE_METRICS = ("median_late_us", "last_activity_us", "median_response_us")
 POPULATION_METRICS = ("pop_n", *[f"pop_sum_{d}" for d in RUBRIC_DIMENSIONS])
 
 
-def candidate_evidence_from_state(state: dict[str, DataFrame]) -> DataFrame:
-    """One row per known candidate (one with at least one event naming them): the as_of_end-independent counts,
-    sums, medians and sets (counts 0 and sets empty without evidence). A candidate's row depends only on the
-    state rows naming them and the postings of their engagements (touched_candidates relies on this), so `state`
-    may be restricted to some candidates (merge_evidence) and yields exactly their rows."""
+def candidate_metrics_from_state(state: dict[str, DataFrame], as_of_end: datetime,
+                                 params: SignalParams = SignalParams()) -> DataFrame:
+    """One wide row per known candidate (one with at least one event naming them): the counts, sums and sets
+    every signal is computed from (counts 0 and sets empty without evidence), plus the population's rubric sums
+    (the same on every row) and as_of_end_us. Every as_of_end-relative quantity is computed here."""
     facts = (
         _event_rows(state)
+        .unionByName(_activity_window_rows(state, as_of_end), allowMissingColumns=True)
         .unionByName(_state_response_rows(state), allowMissingColumns=True)
         .unionByName(_engagement_rows(engagement_facts_from_state(state)), allowMissingColumns=True)
         .unionByName(_deliverable_rows(state), allowMissingColumns=True)
-        .unionByName(_feedback_rows(state["feedback"]), allowMissingColumns=True)
+        .unionByName(_feedback_rows(state["feedback"], as_of_end, params), allowMissingColumns=True)
         .unionByName(_outcome_rows(state), allowMissingColumns=True)
-        .unionByName(_issued_credential_rows(state), allowMissingColumns=True)
+        .unionByName(_credential_rows(state, as_of_end), allowMissingColumns=True)
         .unionByName(_referred_rows(state), allowMissingColumns=True)
     )
-    per_candidate = facts.groupBy("candidate_ref").agg(*_evidence_aggregates()).where(F.col("known_events") > 0)
+    per_candidate = facts.groupBy("candidate_ref").agg(*_per_candidate()).where(F.col("known_events") > 0)
     # employers who started an engagement with the candidate, and those who did so more than once
     employer_list = F.col("employer_list")
     per_candidate = per_candidate.withColumns({
@@ -894,54 +869,7 @@ def candidate_evidence_from_state(state: dict[str, DataFrame]) -> DataFrame:
         "repeat_employers": F.size(F.array_distinct(F.filter(
             employer_list, lambda e: F.size(F.filter(employer_list, lambda other: other == e)) >= 2))),
     })
-    empty = F.array().cast("array<string>")
-    return per_candidate.select(
-        F.col("candidate_ref"),
-        *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in EVIDENCE_COUNTS],
-        *[F.coalesce(F.col(c), empty).alias(c) for c in EVIDENCE_ARRAYS],
-        *[F.col(c).cast("double").alias(c) for c in NULLABLE_METRICS],
-    )
-
-
-def touched_candidates(new_events: DataFrame, previous_lifecycle: DataFrame) -> DataFrame:
-    """The distinct candidate_refs whose evidence folding `new_events` (de-duplicated known events the state has
-    not seen) into a state can change: every candidate a state row of theirs names (a re-folded or appended
-    state row carries that candidate), and every candidate of the state's lifecycle (`previous_lifecycle`)
-    engaged on an engagement whose posting they fold into (the posting gives the engagement its employer and
-    skills; new pairs are named by the new events themselves). Projections of the unfolded rows, so one
-    aggregation (the distinct) in all."""
-    named = [rows(new_events).select("candidate_ref") for name, rows in STATE_ROWS.items() if name != "postings"]
-    reposted = previous_lifecycle.join(STATE_ROWS["postings"](new_events).select("engagement_ref"),
-                                       on="engagement_ref", how="left_semi").select("candidate_ref")
-    touched = named[0]
-    for frame in (*named[1:], reposted):
-        touched = touched.unionByName(frame)
-    return touched.distinct()
-
-
-def merge_evidence(previous: DataFrame, merged: dict[str, DataFrame], touched: DataFrame) -> DataFrame:
-    """The evidence of the merged state: `previous` (the evidence before the merge) for every candidate not in
-    `touched` (touched_candidates; hint it broadcast when small), recomputed from `merged` restricted to the
-    touched candidates for the others."""
-    restricted = {name: frame.join(touched, on="candidate_ref", how="left_semi")
-                  if "candidate_ref" in frame.columns else frame for name, frame in merged.items()}
-    kept = previous.join(touched, on="candidate_ref", how="left_anti")
-    return kept.unionByName(candidate_evidence_from_state(restricted))
-
-
-def candidate_metrics_from_state(state: dict[str, DataFrame], as_of_end: datetime,
-                                 params: SignalParams = SignalParams(), evidence: DataFrame | None = None) -> DataFrame:
-    """One wide row per known candidate: the evidence (`evidence`, else candidate_evidence_from_state), the as-of
-    aggregates, the population's rubric sums (the same on every row) and as_of_end_us. Every as_of_end-relative
-    quantity is computed here."""
-    evidence = candidate_evidence_from_state(state) if evidence is None else evidence
-    as_of = (
-        _weighted_feedback_rows(state["feedback"], as_of_end, params)
-        .unionByName(_credential_rows(state, as_of_end), allowMissingColumns=True)
-        .unionByName(_activity_window_rows(state, as_of_end), allowMissingColumns=True)
-    ).groupBy("candidate_ref").agg(*_as_of_aggregates())
-    joined = evidence.join(as_of, on="candidate_ref", how="left").crossJoin(
-        F.broadcast(_population_metrics(state["feedback"])))
+    joined = per_candidate.crossJoin(F.broadcast(_population_metrics(state["feedback"])))
     empty = F.array().cast("array<string>")
     return joined.select(
         F.col("candidate_ref"),
@@ -1217,9 +1145,8 @@ def candidate_signals(events: DataFrame, as_of_date: date, as_of_end: datetime,
 
 
 def candidate_signals_from_state(state: dict[str, DataFrame], as_of_date: date, as_of_end: datetime,
-                                 params: SignalParams = SignalParams(), evidence: DataFrame | None = None) -> DataFrame:
-    """candidate_signals from the entity state (entity_state / merge_entity_state) and, when the caller keeps it,
-    its evidence (candidate_evidence_from_state / merge_evidence)."""
+                                 params: SignalParams = SignalParams()) -> DataFrame:
+    """candidate_signals from the entity state (entity_state / merge_entity_state)."""
     columns = signal_columns(params)
     if set(columns) != set(SIGNAL_NAMES):
         raise RuntimeError(f"signal catalog and implementation differ: {sorted(set(columns) ^ set(SIGNAL_NAMES))}")
@@ -1236,7 +1163,7 @@ def candidate_signals_from_state(state: dict[str, DataFrame], as_of_date: date, 
     ])
     windows = F.create_map(*[F.lit(x) for s in SIGNAL_NAMES if SIGNALS_BY_NAME[s].window_days is not None
                              for x in (s, SIGNALS_BY_NAME[s].window_days)])
-    metrics = derived_metrics(candidate_metrics_from_state(state, as_of_end, params, evidence), params)
+    metrics = derived_metrics(candidate_metrics_from_state(state, as_of_end, params), params)
     long = metrics.select(F.col("candidate_ref"), F.explode(rows).alias("s"))
     return conform(long.select(
         F.lit(as_of_date).alias("as_of_date"),

@@ -134,25 +134,6 @@ def test_incremental_day_by_day_equals_full_rebuild(spark, frame):
     assert CARA not in activity  # both old activities fell out of the window and were pruned
 
 
-def test_a_late_posting_reaches_the_evidence_of_candidates_it_does_not_name(spark, frame):
-    """The evidence is recomputed only for touched candidates: a posting known after the engagement ended names
-    no candidate, yet gives the engagement of the candidate engaged on it its skills."""
-    kw = {"engagement": "marketplace:eng_9", "employer": "marketplace:emp_9"}
-    day0 = [ev("s9", "engagement.started", at(0, 9), **kw), ev("c9", "engagement.completed", at(0, 15), **kw),
-            ev("cara0", "candidate.profile_updated", at(0, 10), candidate=CARA)]
-    day1 = [ev("post9", "engagement.posted", at(0, 8), ingested=end_of(1), candidate=None, **kw,
-               payload={"title": "Late scope", "category": "data", "skills": ["Python", "SQL"]})]
-    before = st.state_from_tables(spark, state_tables(st.build_state(frame(day0), end_of(0))), end_of(0))
-    touched = t.touched_candidates(frame(day1), before.tables["lifecycle"]).collect()
-    assert [r["candidate_ref"] for r in touched] == [ADA]  # not Cara, whose row is carried over
-    merged = state_tables(st.merge_state(before, frame(day1), end_of(1)))["candidate_evidence"]
-    rebuilt = state_tables(st.build_state(frame(day0 + day1), end_of(1)))["candidate_evidence"]
-    assert merged.equals(rebuilt)
-    evidence = {r["candidate_ref"]: r for r in merged.to_pylist()}
-    assert evidence[ADA]["work_skills"] and evidence[ADA]["work_skill_evidence"] == 1
-    assert evidence[CARA]["work_skills"] == [] and evidence[CARA]["completed"] == 0
-
-
 def test_merge_reports_redeliveries_and_keeps_not_yet_known_rows_pending(spark, frame):
     rows = history()
     built = st.build_state(frame([r for r in rows if read_on(r) <= 3]), end_of(3))
