@@ -16,14 +16,11 @@ import time
 from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
 
-from pyspark.sql.pandas.types import to_arrow_schema
-
 from benchmarks.scale_events import AS_OF_DATE
 from benchmarks.spark_side import read_raw
-from hiring_signals.ingest import PARQUET_OPTIONS
 from spark_jobs.candidate_signals import job
 from spark_jobs.candidate_signals import state as signal_state
-from spark_jobs.io.curated_writer import Destination, write_dataset
+from spark_jobs.io.curated_writer import Destination
 from spark_jobs.session import run_concurrently
 
 
@@ -46,10 +43,8 @@ def _write(st: signal_state.SignalState, as_of_date: date, params, out_dir: Path
     destination = Destination.local(str(out_dir))
 
     def write_table(name: str) -> list[dict]:
-        table, keys = st.tables[name], signal_state._sort_keys(name)
-        return write_dataset(table, destination=destination, prefix=f"state/{name}",
-                             schema=to_arrow_schema(table.schema, timezone="UTC"), dataset=name, sort_keys=keys,
-                             bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS)
+        return signal_state.write_table_files(st.tables[name], name, destination=destination,
+                                              prefix=f"state/{name}", buckets=buckets)
 
     try:
         tables = run_concurrently(write_table, signal_state.TABLES)

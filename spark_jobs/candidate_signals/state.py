@@ -16,6 +16,7 @@ API (job.py and benchmarks/ use exactly these):
     state_from_tables(spark, {name: pyarrow.Table}, as_of_end) -> SignalState: back as fresh DataFrames
         (what a run reading a persisted state sees; use it between chained merges to cut the lineage).
     write_state(lake, state, as_of_date, as_of_end, body, destination=, buckets=) / read_state(spark, settings, manifest)
+    / write_table_files(frame, name, destination=, prefix=, buckets=): one table's files, uncommitted (benchmarks)
     / previous_state_manifest(lake, as_of_date): persistence through the curated zone's manifest commits.
 
 Why incremental equals full, for the same as_of_end:
@@ -241,6 +242,17 @@ def state_compatibility() -> dict:
             "vocabulary_version": VOCABULARY_VERSION, "rubric_version": RUBRIC_VERSION}
 
 
+def write_table_files(frame: DataFrame, name: str, *, destination: Destination, prefix: str, buckets: int,
+                      tasks: int | None = None) -> list[dict]:
+    """Upload one state table from the executors as `buckets` hash buckets of its sort key (one sorted Parquet
+    file per non-empty bucket) under `prefix`; returns the writer's per-file metadata (nothing is committed)."""
+    keys = _sort_keys(name)
+    return write_dataset(frame, destination=destination, prefix=prefix,
+                         schema=to_arrow_schema(frame.schema, timezone="UTC"), dataset=f"state/{name}",
+                         sort_keys=keys, bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS,
+                         tasks=tasks)
+
+
 def write_state(lake: Lake, state: SignalState, as_of_date: date, as_of_end: datetime, body: dict, *,
                 destination: Destination, buckets: int, tasks: int | None = None) -> dict:
     """Commit every state table, then the state manifest that makes them one state (committed last).
@@ -253,12 +265,8 @@ def write_state(lake: Lake, state: SignalState, as_of_date: date, as_of_end: dat
         prefix = layout.state_prefix(name, as_of_date)
         manifest_ref = layout.state_manifest_ref(lake, name, as_of_date)
         etag = lake.etag(manifest_ref)  # what this commit replaces, read before the upload
-        frame = state.tables[name]
-        keys = _sort_keys(name)
-        written = write_dataset(frame, destination=destination, prefix=f"curated/{prefix}",
-                                schema=to_arrow_schema(frame.schema, timezone="UTC"), dataset=f"state/{name}",
-                                sort_keys=keys, bucket_keys=keys, buckets=buckets, parquet_options=PARQUET_OPTIONS,
-                                tasks=tasks)
+        written = write_table_files(state.tables[name], name, destination=destination, prefix=f"curated/{prefix}",
+                                    buckets=buckets, tasks=tasks)
         listed = [{"zone": "curated", "bucket": destination.root, "key": w["key"], "rows": w["rows"],
                    "bytes": w["bytes"], "sha256": w["sha256"]} for w in written]
         rows = sum(w["rows"] for w in written)

@@ -92,7 +92,7 @@ def cluster_env(cluster_start, simulated_lake, tmp_path_factory) -> dict[str, st
     events.mkdir()
     defaults = {**CLUSTER_SPARK_DEFAULTS, "spark.eventLog.dir": events.as_uri()}
     (conf_dir / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
-    # HS_SPARK_MASTER is set once the cluster is up; SPARK_LOCAL_IP: the driver binds and advertises loopback
+    # HS_SPARK_MASTER: added by `runs` once the cluster is up; SPARK_LOCAL_IP: the driver binds and advertises loopback
     return {**simulated_lake.env, "HS_HOME": str(home), "HS_LAKE_BUCKET": f"lake-cluster-{uuid.uuid4().hex[:10]}",
             "SPARK_CONF_DIR": str(conf_dir), "SPARK_LOCAL_IP": "127.0.0.1"}
 
@@ -133,8 +133,7 @@ def run_job(env: dict[str, str]) -> tuple[dict, float]:
 def runs(cluster_env, lakes, cluster_start, simulated_snapshot) -> dict[str, dict]:
     cluster, seconds = cluster_start.result()
     print(f"standalone cluster {cluster.master_url} (2 workers ALIVE) started in {seconds:.1f}s")
-    cluster_env["HS_SPARK_MASTER"] = cluster.master_url
-    manifest, seconds = run_job(cluster_env)
+    manifest, seconds = run_job({**cluster_env, "HS_SPARK_MASTER": cluster.master_url})
     print(f"{cluster.master_url}: build_signals took {seconds:.1f}s")
     return {"local": simulated_snapshot, "cluster": manifest}
 
