@@ -438,6 +438,30 @@ def test_docs_generate(warehouse):
     assert result.success
 
 
+def test_fct_engagements_may_be_empty_only_while_the_snapshot_knows_no_start(warehouse, curated):
+    """A first snapshot that knows only recruiter drops publishes an empty fct_engagements (a legitimate first
+    night, seen in the e2e chain); an empty fct_engagements beside a known engagement.started fails the build."""
+    ws, _, work = warehouse
+    select = ["build", "--select", "int_events_deduplicated", "fct_engagements"]
+    no_engagements = curated["engagements"].slice(0, 0)
+    load_curated_snapshot(ws, "engagements", AS_OF, no_engagements)
+    with pytest.raises(DbtBuildFailed) as info:
+        run_dbt(select, ws, log_dir=work / "dbt")
+    failed = info.value.failed_names
+    assert len(failed) == 1 and failed[0].startswith("at_least_one_row_fct_engagements"), failed
+
+    drops_only = [b for b in raw_batches(batch_tables()) if b.batch_id == DROP1]
+    load_raw_batches(ws, AS_OF, drops_only)
+    result = run_dbt(select, ws, log_dir=work / "dbt")
+    assert result.success and not result.failed_nodes
+    assert rows(ws, "fct_engagements", "count(*)", "1") == [(0,)]
+    known = rows(ws, "int_events_deduplicated", "event_type", "1", schema=f"{ws.schema}_intermediate")
+    assert known and all(t.startswith("placement.") for (t,) in known), known  # the drop's placements
+
+    load_raw_batches(ws, AS_OF, raw_batches(batch_tables()))
+    load_curated_snapshot(ws, "engagements", AS_OF, curated["engagements"])
+
+
 def test_cross_check_fails_when_sql_and_spark_disagree(warehouse, curated):
     """Runs last for its target: a curated snapshot that disagrees with the raw events fails the build."""
     import pyarrow.compute as pc
