@@ -442,31 +442,36 @@ FIRST_NIGHT_EVENT_TYPES = {"engagement.posted", "application.submitted", "applic
                            "placement.submitted", "placement.offered"}
 
 
-def test_a_first_night_without_engagement_starts_publishes(warehouse, curated, spark):
-    """A first snapshot that knows postings, applications, credentials and recruiter placements but no engagement
-    start (seen in the e2e chain: recruiter drops triggered the signal job while the first API batches had only
-    just landed) publishes, with an empty fct_engagements; the same empty mart beside a known engagement.started
-    fails the build. Every other test of the project runs too (the full build)."""
+def load_first_night(ws: WarehouseSettings, spark, event_types: set[str]) -> None:
+    """The module's story cut to `event_types`, through the Spark transforms, loaded as the AS_OF snapshot."""
     from spark_jobs.candidate_signals import transforms as t
     from spark_jobs.candidate_signals.job import build_datasets, to_table
 
-    ws, _, work = warehouse
-    first_night = [r for r in all_raw_rows() if r["event_type"] in FIRST_NIGHT_EVENT_TYPES]
+    night = [r for r in all_raw_rows() if r["event_type"] in event_types]
     names = raw_event_column_names()
-    frame = spark.createDataFrame([tuple(r.get(n) for n in names) for r in first_night], raw_event_spark_ddl())
-    datasets = build_datasets(t.dedupe_events(t.known_as_of(frame, AS_OF_END)), AS_OF, AS_OF_END)
-    first_curated = {name: to_table(df, name) for name, df in datasets.items()}
+    frame = spark.createDataFrame([tuple(r.get(n) for n in names) for r in night], raw_event_spark_ddl())
+    for name, df in build_datasets(t.dedupe_events(t.known_as_of(frame, AS_OF_END)), AS_OF, AS_OF_END).items():
+        load_curated_snapshot(ws, name, AS_OF, to_table(df, name))
     schema = raw_event_arrow_schema()
-    first_batches = {b: pa.Table.from_pylist([r for r in first_night if r["batch_id"] == b], schema=schema)
-                     for b in sorted({r["batch_id"] for r in first_night})}
+    load_raw_batches(ws, AS_OF, raw_batches({
+        b: pa.Table.from_pylist([r for r in night if r["batch_id"] == b], schema=schema)
+        for b in sorted({r["batch_id"] for r in night})}))
+
+
+def test_first_nights_without_engagement_starts_or_candidates_publish(warehouse, curated, spark):
+    """A first snapshot that knows postings, applications, credentials and recruiter placements but no engagement
+    start (seen in the e2e chain: recruiter drops triggered the signal job while the first API batches had only
+    just landed) publishes, with an empty fct_engagements; one that knows postings alone publishes with every
+    candidate mart empty. The same empty fct_engagements beside a known engagement.started fails the build.
+    Each night runs the full build: every model, data test, unit test and Spark cross-check."""
+    ws, _, work = warehouse
+    candidate_marts = ("dim_candidates", "candidate_signal_feed", "fct_candidate_signals_daily")
     try:
-        for dataset, table in first_curated.items():
-            load_curated_snapshot(ws, dataset, AS_OF, table)
-        load_raw_batches(ws, AS_OF, raw_batches(first_batches))
+        load_first_night(ws, spark, FIRST_NIGHT_EVENT_TYPES)
         result = run_dbt(["build"], ws, log_dir=work / "dbt")
         assert result.success and not result.failed_nodes
         assert rows(ws, "fct_engagements", "count(*)", "1") == [(0,)]
-        assert rows(ws, "dim_candidates", "count(*)", "1")[0][0] > 0
+        assert all(rows(ws, m, "count(*)", "1")[0][0] > 0 for m in candidate_marts)
 
         # the evidence of a start is there, the mart is empty: a broken pipeline, whatever the night
         load_raw_batches(ws, AS_OF, raw_batches(batch_tables()))
@@ -474,6 +479,11 @@ def test_a_first_night_without_engagement_starts_publishes(warehouse, curated, s
             run_dbt(["build", "--select", "int_events_deduplicated", "fct_engagements"], ws, log_dir=work / "dbt")
         failed = info.value.failed_names
         assert len(failed) == 1 and failed[0].startswith("at_least_one_row_fct_engagements"), failed
+
+        load_first_night(ws, spark, {"engagement.posted"})
+        result = run_dbt(["build", "--full-refresh"], ws, log_dir=work / "dbt")  # drop the earlier nights' history
+        assert result.success and not result.failed_nodes
+        assert all(rows(ws, m, "count(*)", "1") == [(0,)] for m in ("fct_engagements", *candidate_marts))
     finally:
         load_raw_batches(ws, AS_OF, raw_batches(batch_tables()))
         for dataset, table in curated.items():
