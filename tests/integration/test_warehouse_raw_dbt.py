@@ -200,16 +200,21 @@ def test_raw_batch_sha256_depends_on_the_committed_files_only():
 # --------------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def curated(spark) -> dict[str, pa.Table]:
+def curated_snapshot(spark, raw_rows: list[dict]) -> dict[str, pa.Table]:
+    """The curated datasets as of AS_OF that the signal job's transforms compute from `raw_rows`."""
     from spark_jobs.candidate_signals import transforms as t
     from spark_jobs.candidate_signals.job import build_datasets, to_table
 
     names = raw_event_column_names()
-    frame = spark.createDataFrame([tuple(r.get(n) for n in names) for r in all_raw_rows()], raw_event_spark_ddl())
+    frame = spark.createDataFrame([tuple(r.get(n) for n in names) for r in raw_rows], raw_event_spark_ddl())
     known = t.dedupe_events(t.known_as_of(frame, AS_OF_END))
     datasets = build_datasets(known, AS_OF, AS_OF_END)
     return {name: to_table(df, name) for name, df in datasets.items()}
+
+
+@pytest.fixture(scope="module")
+def curated(spark) -> dict[str, pa.Table]:
+    return curated_snapshot(spark, all_raw_rows())
 
 
 @pytest.fixture(scope="module", params=WAREHOUSE_TARGETS)
@@ -444,14 +449,9 @@ FIRST_NIGHT_EVENT_TYPES = {"engagement.posted", "application.submitted", "applic
 
 def load_first_night(ws: WarehouseSettings, spark, event_types: set[str]) -> None:
     """The module's story cut to `event_types`, through the Spark transforms, loaded as the AS_OF snapshot."""
-    from spark_jobs.candidate_signals import transforms as t
-    from spark_jobs.candidate_signals.job import build_datasets, to_table
-
     night = [r for r in all_raw_rows() if r["event_type"] in event_types]
-    names = raw_event_column_names()
-    frame = spark.createDataFrame([tuple(r.get(n) for n in names) for r in night], raw_event_spark_ddl())
-    for name, df in build_datasets(t.dedupe_events(t.known_as_of(frame, AS_OF_END)), AS_OF, AS_OF_END).items():
-        load_curated_snapshot(ws, name, AS_OF, to_table(df, name))
+    for name, table in curated_snapshot(spark, night).items():
+        load_curated_snapshot(ws, name, AS_OF, table)
     schema = raw_event_arrow_schema()
     load_raw_batches(ws, AS_OF, raw_batches({
         b: pa.Table.from_pylist([r for r in night if r["batch_id"] == b], schema=schema)
