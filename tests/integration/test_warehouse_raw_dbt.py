@@ -165,10 +165,11 @@ def all_raw_rows() -> list[dict]:
     return raw_events() + redeliveries()
 
 
-def batch_tables() -> dict[str, pa.Table]:
+def batch_tables(raw_rows: list[dict] | None = None) -> dict[str, pa.Table]:
+    """One table per batch_id of `raw_rows` (default: the whole story)."""
     schema = raw_event_arrow_schema()
     out: dict[str, list[dict]] = {}
-    for row in all_raw_rows():
+    for row in all_raw_rows() if raw_rows is None else raw_rows:
         out.setdefault(row["batch_id"], []).append(row)
     return {b: pa.Table.from_pylist(rows, schema=schema) for b, rows in sorted(out.items())}
 
@@ -452,10 +453,7 @@ def load_first_night(ws: WarehouseSettings, spark, event_types: set[str]) -> Non
     night = [r for r in all_raw_rows() if r["event_type"] in event_types]
     for name, table in curated_snapshot(spark, night).items():
         load_curated_snapshot(ws, name, AS_OF, table)
-    schema = raw_event_arrow_schema()
-    load_raw_batches(ws, AS_OF, raw_batches({
-        b: pa.Table.from_pylist([r for r in night if r["batch_id"] == b], schema=schema)
-        for b in sorted({r["batch_id"] for r in night})}))
+    load_raw_batches(ws, AS_OF, raw_batches(batch_tables(night)))
 
 
 def test_first_nights_without_engagement_starts_or_candidates_publish(warehouse, curated, spark):
